@@ -1,0 +1,54 @@
+"""Training entry point shared by ``stad train``, ``tools/train.py`` and ``stad run``."""
+from __future__ import annotations
+
+import os
+from typing import Sequence
+
+from ..errors import StadError
+
+
+def parse_cfg_options(options: Sequence[str]) -> dict:
+    """``['a.b=1', 'c=x']`` -> ``{'a.b': 1, 'c': 'x'}`` (values parsed like mmengine's DictAction)."""
+    from mmengine.config import DictAction
+    out = {}
+    for opt in options:
+        if '=' not in opt:
+            raise StadError(f'--cfg-options: expected KEY=VALUE, got {opt!r}')
+        key, val = opt.split('=', 1)
+        out[key] = DictAction._parse_iterable(val)
+    return out
+
+
+def load_config(config: str, *, work_dir: str | None = None,
+                cfg_options: Sequence[str] | dict = ()):
+    """Read an mmengine config file; ``work_dir`` defaults to ``work_dirs/<config name>``."""
+    from mmengine.config import Config
+    if not os.path.isfile(config):
+        raise StadError(f'config file not found: {config}')
+    cfg = Config.fromfile(config)
+    opts = cfg_options if isinstance(cfg_options, dict) else parse_cfg_options(cfg_options)
+    if opts:
+        cfg.merge_from_dict(opts)
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = os.path.join('work_dirs', os.path.splitext(os.path.basename(config))[0])
+    return cfg
+
+
+def train(config: str, *, work_dir: str | None = None, resume: bool = False,
+          cfg_options: Sequence[str] | dict = (), launcher: str = 'none'):
+    """Train the model of an mmdet or mmaction2 config; returns the mmengine Runner.
+
+    ``resume=True`` continues from the latest checkpoint in ``work_dir`` (a killed run
+    goes on where it stopped); with no checkpoint there it starts from scratch.
+    """
+    from mmengine.runner import Runner
+    cfg = load_config(config, work_dir=work_dir, cfg_options=cfg_options)
+    cfg.launcher = launcher
+    if resume:
+        cfg.resume = True
+        cfg.load_from = None
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    return runner

@@ -1,0 +1,93 @@
+"""The one home of every path, file name and key format stad reads or writes.
+
+A dataset root follows the MultiSports layout that mmaction2's tools use::
+
+    <root>/trainval/<sport>/<video>.mp4        videos (video id = '<sport>/<video>')
+    <root>/trainval/multisports_GT.pkl         ground truth (MultiSports schema)
+    <root>/annotations/multisports_det_anno_{train,val}.json   COCO, one class 'person'
+    <root>/annotations/multisports_{train,val}.csv             AVA-style action labels
+    <root>/annotations/multisports_label_map.txt               'id: name' per line
+    <root>/annotations/multisports_proposals_{train,val}.pkl   person proposals
+    <root>/rawframes/<sport>/<video>/00001.jpg                 frames, 1-based
+
+Frames are 1-based everywhere (MultiSports ground truth, rawframes, img keys).
+Boxes are pixels in ground truth and COCO; normalised to [0, 1] in CSV and proposals.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+SPLITS = ('train', 'val')
+# MultiSports names the val split 'test_videos' in its ground truth.
+GT_SPLIT_KEYS = {'train': 'train_videos', 'val': 'test_videos'}
+
+VIDEO_EXT = '.mp4'
+FRAME_TMPL = '{:05d}.jpg'  # rawframes/<sport>/<video>/00001.jpg, 1-based
+
+# AVADataset arguments that make mmaction2 read MultiSports: one "second" per frame,
+# frame numbers start at 1 and index frames from 0 in the decoded video.
+MULTISPORTS_AVA_KWARGS = dict(fps=1, timestamp_start=1, start_index=0, use_frames=False)
+
+
+def img_key(video: str, frame: int) -> str:
+    """Key of one frame in proposal pickles and AVADataset: ``'<sport>/<video>.mp4,0042'``.
+
+    Args:
+        video: video id ``'<sport>/<video>'`` as in the ground truth.
+        frame: 1-based frame number.
+    """
+    return f'{video}{VIDEO_EXT},{int(frame):04d}'
+
+
+def parse_img_key(key: str) -> tuple[str, int]:
+    """Inverse of :func:`img_key`: ``'<sport>/<video>.mp4,0042'`` -> (``'<sport>/<video>'``, 42)."""
+    name, frame = key.rsplit(',', 1)
+    if name.endswith(VIDEO_EXT):
+        name = name[:-len(VIDEO_EXT)]
+    return name, int(frame)
+
+
+@dataclass(frozen=True)
+class DataLayout:
+    """Paths of one dataset root (see the module docstring)."""
+
+    root: str
+
+    @property
+    def video_dir(self) -> str:
+        return os.path.join(self.root, 'trainval')
+
+    @property
+    def gt_file(self) -> str:
+        return os.path.join(self.video_dir, 'multisports_GT.pkl')
+
+    @property
+    def ann_dir(self) -> str:
+        return os.path.join(self.root, 'annotations')
+
+    @property
+    def frame_dir(self) -> str:
+        return os.path.join(self.root, 'rawframes')
+
+    @property
+    def label_map(self) -> str:
+        return os.path.join(self.ann_dir, 'multisports_label_map.txt')
+
+    def video_path(self, video: str) -> str:
+        return os.path.join(self.video_dir, video + VIDEO_EXT)
+
+    def frames_of(self, video: str) -> str:
+        return os.path.join(self.frame_dir, video)
+
+    def frame_path(self, video: str, frame: int) -> str:
+        return os.path.join(self.frame_dir, video, FRAME_TMPL.format(int(frame)))
+
+    def coco(self, split: str) -> str:
+        return os.path.join(self.ann_dir, f'multisports_det_anno_{split}.json')
+
+    def csv(self, split: str) -> str:
+        return os.path.join(self.ann_dir, f'multisports_{split}.csv')
+
+    def proposals(self, split: str) -> str:
+        return os.path.join(self.ann_dir, f'multisports_proposals_{split}.pkl')
