@@ -84,7 +84,12 @@ def mmengine_checkpoint_globals() -> list:
     dtype_classes = [type(np.dtype(t)) for t in (
         np.float64, np.float32, np.float16, np.int64, np.int32, np.int16, np.int8,
         np.uint8, np.bool_)]
-    return [HistoryBuffer, _reconstruct, scalar, np.ndarray, np.dtype, *dtype_classes]
+    # HistoryBuffer pickles its class-level `_statistics_methods` as
+    # `getattr(HistoryBuffer, 'min')` etc. Allowing `getattr` only lets the loader *read*
+    # attributes: torch's weights-only unpickler still refuses to call (REDUCE) or
+    # instantiate anything that is not allow-listed.
+    return [HistoryBuffer, _reconstruct, scalar, np.ndarray, np.dtype, *dtype_classes,
+            getattr]
 
 
 def allow_mmengine_checkpoints() -> None:

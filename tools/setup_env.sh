@@ -24,8 +24,8 @@ except Exception as e:  # one clear line, then non-zero exit
 print(f"[setup] verified: torch {__import__('torch').__version__}, mmcv {__import__('mmcv').__version__}, "
       f"mmdet {__import__('mmdet').__version__}, mmaction2 {__import__('mmaction').__version__}, stad {stad.__version__}")
 PY
-  "$VENV/bin/mim" --version >/dev/null || { echo "[setup] FAILED: 'mim --version' does not run" >&2; exit 1; }
-  echo "[setup] mim: $("$VENV/bin/mim" --version 2>&1 | tail -1)"
+  PYTHONWARNINGS=ignore "$VENV/bin/mim" --version >/dev/null || { echo "[setup] FAILED: 'mim --version' does not run" >&2; exit 1; }
+  echo "[setup] mim: $(PYTHONWARNINGS=ignore "$VENV/bin/mim" --version 2>&1 | tail -1)"
 }
 
 want=$(cat tools/setup_env.sh pyproject.toml | sha256sum | cut -d' ' -f1)
@@ -40,41 +40,46 @@ if [[ ! -x "$VENV/bin/python" ]]; then
   step "creating $VENV with $($PY --version)"
   $PY -m venv "$VENV"
 fi
-PIP=("$VENV/bin/python" -m pip install --disable-pip-version-check)
+# pip install, without the machine-wide config's noise about absent local indexes
+pipi() {
+  "$VENV/bin/python" -m pip install --disable-pip-version-check "$@" 2>&1 \
+    | { grep -v "^WARNING: Location '" || true; }
+  return "${PIPESTATUS[0]}"
+}
 
 # setuptools < 81: mmcv's setup.py and mim import pkg_resources (removed in 81).
 step "pip, setuptools<81, wheel, ninja"
-"${PIP[@]}" -q -U pip "setuptools<81" wheel ninja
+pipi -q -U pip "setuptools<81" wheel ninja
 
 # torch 2.9.1: newest torch whose headers compile as C++17, which mmcv 2.1.0's build forces.
 step "torch 2.9.1 / torchvision 0.24.1"
-"${PIP[@]}" -q torch==2.9.1 torchvision==0.24.1
+pipi -q torch==2.9.1 torchvision==0.24.1
 
 step "mmengine and mmcv's runtime deps"
-"${PIP[@]}" -q "numpy>=2,<3" mmengine==0.10.7 addict packaging Pillow pyyaml yapf opencv-python
+pipi -q "numpy>=2,<3" mmengine==0.10.7 addict packaging Pillow pyyaml yapf opencv-python
 
 # mmcv 2.1.0 from the sdist with compiled ops; pip caches the built wheel, so only
 # the first build on a machine compiles (~12 min on 2 cores).
 step "mmcv 2.1.0 with ops (first build ~12 min on 2 cores; cached afterwards)"
 m0=$(date +%s)
-MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-2} "${PIP[@]}" -q --no-build-isolation mmcv==2.1.0
+MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-2} pipi -q --no-build-isolation mmcv==2.1.0
 step "mmcv build/install took $(( $(date +%s) - m0 ))s"
 
 # mmaction2 without its deps: it asks for opencv-contrib-python, which would install a
 # second cv2 over mmcv's opencv-python. Its other deps are listed explicitly.
 # importlib_metadata: mmaction2 1.2.0 imports it without declaring it.
 step "mmdet 3.3.0, mmaction2 1.2.0 and the rest"
-"${PIP[@]}" -q mmdet==3.3.0 pycocotools "moviepy>=2,<3" decord==0.6.0 importlib_metadata \
+pipi -q mmdet==3.3.0 pycocotools "moviepy>=2,<3" decord==0.6.0 importlib_metadata \
   einops matplotlib scipy tqdm pytest nbclient nbformat ipykernel
-"${PIP[@]}" -q --no-deps mmaction2==1.2.0
+pipi -q --no-deps mmaction2==1.2.0
 # openmim 0.3.9 depends on opendatalab -> openxlab, which pins old setuptools; mim never
 # imports it, so install mim without deps plus what it does import.
 step "openmim 0.3.9 (without opendatalab)"
-"${PIP[@]}" -q --no-deps openmim==0.3.9
-"${PIP[@]}" -q Click colorama model-index pandas rich tabulate requests
+pipi -q --no-deps openmim==0.3.9
+pipi -q Click colorama model-index pandas rich tabulate requests
 
 step "stad (editable)"
-"${PIP[@]}" -q --no-deps --no-build-isolation -e .
+pipi -q --no-deps --no-build-isolation -e . >/dev/null
 
 verify
 echo "$want" > "$STAMP"

@@ -46,9 +46,31 @@ def train(config: str, *, work_dir: str | None = None, resume: bool = False,
     from mmengine.runner import Runner
     cfg = load_config(config, work_dir=work_dir, cfg_options=cfg_options)
     cfg.launcher = launcher
+    if launcher == 'pytorch':
+        _init_cpu_process_group(cfg)
     if resume:
         cfg.resume = True
         cfg.load_from = None
     runner = Runner.from_cfg(cfg)
     runner.train()
     return runner
+
+
+def _init_cpu_process_group(cfg) -> None:
+    """Join the process group of a CPU-only ``--launcher pytorch`` run ourselves.
+
+    mmengine 0.10.7's ``init_dist`` calls ``torch.cuda.set_device`` unconditionally
+    ("Found no NVIDIA driver"); the Runner skips it when a group already exists. CPU
+    configs also need ``model_wrapper_cfg=dict(type='MMDistributedDataParallel', device_ids=None)``
+    (mmengine's default wrapper passes ``device_ids=[LOCAL_RANK]``, which DDP refuses
+    for CPU modules).
+    """
+    import torch
+    import torch.distributed as dist
+    if torch.cuda.is_available() or not dist.is_available() or dist.is_initialized():
+        return
+    backend = cfg.get('env_cfg', {}).get('dist_cfg', {}).get('backend', 'gloo')
+    if backend != 'gloo':
+        raise StadError(f'{cfg.filename}: env_cfg.dist_cfg.backend={backend!r} needs GPUs; '
+                        "on CPU use --cfg-options env_cfg.dist_cfg.backend=gloo")
+    dist.init_process_group(backend='gloo')

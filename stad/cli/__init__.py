@@ -18,7 +18,15 @@ from ..errors import StadError
 
 SUBCOMMANDS = [
     # module names under stad.cli, in the order `stad --help` lists them
+    'check',
+    'synth',
+    'convert',
+    'frames',
     'train',
+    'eval',
+    'propose',
+    'proposal_report',
+    'demo',
 ]
 
 

@@ -24,6 +24,8 @@ GT_SPLIT_KEYS = {'train': 'train_videos', 'val': 'test_videos'}
 
 VIDEO_EXT = '.mp4'
 FRAME_TMPL = '{:05d}.jpg'  # rawframes/<sport>/<video>/00001.jpg, 1-based
+# Written into rawframes/<sport>/<video>/ after its last frame (stad.data.frames).
+FRAMES_DONE = '.frames_done.json'
 
 # AVADataset arguments that make mmaction2 read MultiSports: one "second" per frame,
 # frame numbers start at 1 and index frames from 0 in the decoded video.
@@ -46,6 +48,12 @@ def parse_img_key(key: str) -> tuple[str, int]:
     if name.endswith(VIDEO_EXT):
         name = name[:-len(VIDEO_EXT)]
     return name, int(frame)
+
+
+def frame_relpath(video: str, frame: int) -> str:
+    """Frame file relative to the rawframes dir: ``'<sport>/<video>/00042.jpg'`` (COCO
+    ``file_name``). Always '/'-separated."""
+    return f'{video}/{FRAME_TMPL.format(int(frame))}'
 
 
 @dataclass(frozen=True)
@@ -82,6 +90,9 @@ class DataLayout:
 
     def frame_path(self, video: str, frame: int) -> str:
         return os.path.join(self.frame_dir, video, FRAME_TMPL.format(int(frame)))
+
+    def frames_done(self, video: str) -> str:
+        return os.path.join(self.frame_dir, video, FRAMES_DONE)
 
     def coco(self, split: str) -> str:
         return os.path.join(self.ann_dir, f'multisports_det_anno_{split}.json')

@@ -1,0 +1,129 @@
+# SlowOnly ResNet3d-18 (16 base channels) trained from scratch on CPU on stad's
+# synthetic dataset (`stad synth --out data/synthetic` + `stad convert` + `stad propose`):
+# 4 actions ('jumping jack', 'squat', 'wave', 'walk'), ~320x240 at ~25 fps.
+# Paths as in stad/data/layout.py::DataLayout('data/synthetic').
+#
+# Sizing (2 CPU cores, docs/stack.md): 8 frames x 112 px short side, batch 8, ~0.5 s a
+# step -> 600 iterations in about 5 minutes. Clips span 8 x 2 = 16 frames (0.64 s), about
+# one cycle of the synthetic actions (10-16 frames), so the motion is in every clip.
+_base_ = ['mmaction::detection/slowonly/'
+          'slowonly_kinetics400-pretrained-r50_8xb16-4x16x1-8e_multisports-rgb.py']
+
+custom_imports = dict(imports=['stad'], allow_failed_imports=False)
+
+num_classes = 4
+clip_len = 8
+frame_interval = 2
+short_side = 112
+max_iters = 600
+
+model = dict(
+    init_cfg=None,  # from scratch: no pretrained weights on this machine
+    backbone=dict(
+        depth=18,
+        base_channels=16,
+        pretrained=None),
+    roi_head=dict(
+        bbox_roi_extractor=dict(output_size=8),
+        bbox_head=dict(
+            in_channels=128,  # base_channels * 2**3 (BasicBlock, expansion 1)
+            num_classes=num_classes,
+            multilabel=False,
+            # BBoxHeadAVA asserts every k < num_classes (docs/stack.md, bug 6)
+            topk=(1, 2),
+            dropout_ratio=0.2)))
+
+dataset_type = 'AVADataset'
+data_root = 'data/synthetic'
+video_root = f'{data_root}/trainval'
+anno_root = f'{data_root}/annotations'
+ann_file_train = f'{anno_root}/multisports_train.csv'
+ann_file_val = f'{anno_root}/multisports_val.csv'
+proposal_file_train = f'{anno_root}/multisports_proposals_train.pkl'
+proposal_file_val = f'{anno_root}/multisports_proposals_val.pkl'
+gt_file = f'{video_root}/multisports_GT.pkl'
+
+# stad/data/layout.py::MULTISPORTS_AVA_KWARGS: one "second" per frame, 1-based frames,
+# decoded video indexed from 0.
+multisports_kwargs = dict(fps=1, timestamp_start=1, start_index=0, use_frames=False)
+
+train_pipeline = [
+    dict(type='DecordInit'),
+    dict(type='SampleAVAFrames', clip_len=clip_len, frame_interval=frame_interval),
+    dict(type='DecordDecode'),
+    dict(type='Resize', scale=(-1, short_side)),
+    dict(type='Flip', flip_ratio=0.5),
+    dict(type='FormatShape', input_format='NCTHW', collapse=True),
+    dict(type='PackActionInputs')
+]
+val_pipeline = [
+    dict(type='DecordInit'),
+    dict(type='SampleAVAFrames', clip_len=clip_len, frame_interval=frame_interval,
+         test_mode=True),
+    dict(type='DecordDecode'),
+    dict(type='Resize', scale=(-1, short_side)),
+    dict(type='FormatShape', input_format='NCTHW', collapse=True),
+    dict(type='PackActionInputs')
+]
+
+train_dataloader = dict(
+    _delete_=True,
+    batch_size=8,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        ann_file=ann_file_train,
+        pipeline=train_pipeline,
+        num_classes=num_classes,
+        proposal_file=proposal_file_train,
+        person_det_score_thr=0.5,
+        data_prefix=dict(img=video_root),
+        **multisports_kwargs))
+val_dataloader = dict(
+    _delete_=True,
+    batch_size=1,  # AVARoIHead.predict takes one sample (docs/stack.md, bug 7)
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        ann_file=ann_file_val,
+        pipeline=val_pipeline,
+        num_classes=num_classes,
+        proposal_file=proposal_file_val,
+        person_det_score_thr=0.5,
+        data_prefix=dict(img=video_root),
+        test_mode=True,
+        **multisports_kwargs))
+test_dataloader = val_dataloader
+
+val_evaluator = dict(_delete_=True, type='stad.MultiSportsMAP', ann_file=gt_file)
+test_evaluator = val_evaluator
+
+train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=max_iters,
+                 val_interval=max_iters)
+
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=50),
+    dict(type='CosineAnnealingLR', T_max=max_iters, eta_min_ratio=0.01, by_epoch=False,
+         begin=0, end=max_iters)
+]
+
+optim_wrapper = dict(
+    _delete_=True,
+    optimizer=dict(type='AdamW', lr=2e-3, weight_decay=1e-4),
+    clip_grad=dict(max_norm=5, norm_type=2))
+
+default_hooks = dict(
+    logger=dict(interval=20),
+    checkpoint=dict(interval=200, by_epoch=False, max_keep_ckpts=2, save_best=None))
+log_processor = dict(by_epoch=False)
+
+# CPU distributed runs (`--launcher pytorch`): gloo, and DDP without device_ids
+# (mmengine passes device_ids=[LOCAL_RANK] unless the config sets it; DDP refuses that
+# for CPU modules).
+env_cfg = dict(dist_cfg=dict(backend='gloo'))
+model_wrapper_cfg = dict(
+    type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False)

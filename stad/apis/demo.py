@@ -1,0 +1,278 @@
+"""Spatio-temporal action detection on one video, streaming: the prediction half of
+``stad demo`` (rendering and writing: :mod:`stad.visualization.demo`).
+
+Flow (:func:`predict_video`): keyframes every ``keyframe_stride`` frames, taken where
+the action model's whole clip window fits inside the video, are processed in batches of
+``batch_size``: the batch's keyframes are decoded and sent to the person detector
+(:class:`stad.apis.detect.FrameDetector`), then the clips around them go through the
+action model (:func:`stad.apis.action.predict_keyframes`, which decodes one clip at a
+time from the frame source), then the boxes are linked into tracks
+(:class:`stad.apis.tracking.IoUTracker`).
+
+Memory does not grow with the video's length: frames are decoded on demand from a
+:class:`VideoFrames` source (decord random access), which counts the decoded frames
+alive at any time; the demo holds at most one batch of keyframes or one clip window
+(tests assert ``peak_live_frames <= clip window + batch``). Only the per-keyframe
+results (boxes and scores, a few numbers per person) are kept for the whole video.
+
+Frame numbers: ``KeyframeResult.frame_index`` is the **0-based** index into the decoded
+video (what the renderer iterates over); the action API takes 1-based keyframes
+(``frame_index + 1``), as the ground truth and img keys do.
+"""
+from __future__ import annotations
+
+import os
+import weakref
+from dataclasses import dataclass
+from typing import Any, Iterator, Mapping, Sequence
+
+import numpy as np
+
+from ..errors import StadError
+from .tracking import IoUTracker
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    """Knobs of :func:`predict_video`.
+
+    Attributes:
+        det_score_thr: keep person boxes scoring >= this.
+        action_score_thr: show actions scoring > this (upstream's demo uses ``>``).
+        keyframe_stride: frames between keyframes (mmaction2 demo's
+            ``--predict-stepsize``).
+        batch_size: keyframes per detector / action model forward pass.
+        topk: at most this many actions per person, best first.
+        max_persons: at most this many people per keyframe (best detector scores).
+        det_cat_id: detector class index of 'person'; ``None`` = looked up by name
+            (``stad.apis.detect.person_label``).
+        track_iou_thr: IoU to link a box to a track (see :mod:`stad.apis.tracking`).
+        track_max_age: keyframes a track may go unmatched before it is dropped.
+    """
+
+    det_score_thr: float = 0.5
+    action_score_thr: float = 0.5
+    keyframe_stride: int = 8
+    batch_size: int = 4
+    topk: int = 3
+    max_persons: int = 10
+    det_cat_id: int | None = None
+    track_iou_thr: float = 0.3
+    track_max_age: int = 2
+
+    def __post_init__(self):
+        for name in ('det_score_thr', 'action_score_thr', 'track_iou_thr'):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise StadError(f'{name} must be in [0, 1], got {getattr(self, name)}')
+        for name in ('keyframe_stride', 'batch_size', 'topk', 'max_persons',
+                     'track_max_age'):
+            if getattr(self, name) < 1:
+                raise StadError(f'{name} must be >= 1, got {getattr(self, name)}')
+
+
+@dataclass(frozen=True)
+class KeyframeResult:
+    """Predictions of one keyframe.
+
+    Attributes:
+        frame_index: 0-based index of the keyframe in the decoded video.
+        boxes: ``(N, 4)`` float32 x1, y1, x2, y2 in pixels of the video.
+        det_scores: ``(N,)`` detector scores.
+        track_ids: ``(N,)`` int64 track IDs (>= 1, stable across keyframes).
+        actions: per box, up to ``topk`` ``(label name, score)`` pairs above the action
+            threshold, best first.
+    """
+
+    frame_index: int
+    boxes: np.ndarray
+    det_scores: np.ndarray
+    track_ids: np.ndarray
+    actions: tuple
+
+
+# ------------------------------------------------------------------------ frame source
+
+class _Batch:
+    """What ``get_batch`` returns: decord's NDArray interface (``asnumpy()``)."""
+
+    def __init__(self, array: np.ndarray):
+        self._array = array
+
+    def asnumpy(self) -> np.ndarray:
+        return self._array
+
+
+class VideoFrames:
+    """Random access to a video's frames (RGB uint8) that counts decoded frames alive.
+
+    Every array it hands out is registered with a finalizer, so :attr:`live_frames` is
+    the number of decoded frames still referenced (views included) and
+    :attr:`peak_live_frames` its maximum so far. Implements ``len()`` and
+    ``get_batch(indices).asnumpy()`` like ``decord.VideoReader``, so the action API
+    reads clips from it directly.
+
+    Raises:
+        StadError: the file is missing or cannot be decoded.
+    """
+
+    def __init__(self, path: str):
+        if not os.path.isfile(path):
+            raise StadError(f'video not found: {path}')
+        import decord
+        try:
+            self._reader = decord.VideoReader(path, num_threads=1)
+        except Exception as e:  # decord raises its own DECORDError
+            raise StadError(f'cannot decode video {path} ({e})') from e
+        self.path = path
+        self.num_frames = len(self._reader)
+        if self.num_frames == 0:
+            raise StadError(f'video {path} has no frames')
+        self.fps = float(self._reader.get_avg_fps()) or 25.0
+        self.height, self.width = self._reader[0].shape[:2]
+        self.live_frames = 0
+        self.peak_live_frames = 0
+
+    def __len__(self) -> int:
+        return self.num_frames
+
+    def _release(self, n: int) -> None:
+        self.live_frames -= n
+
+    def _track(self, array: np.ndarray) -> np.ndarray:
+        n = int(array.shape[0])
+        self.live_frames += n
+        self.peak_live_frames = max(self.peak_live_frames, self.live_frames)
+        weakref.finalize(array, self._release, n)
+        return array
+
+    def frames(self, indices: Sequence[int]) -> np.ndarray:
+        """Decode frames ``indices`` (0-based) -> ``(len, H, W, 3)`` uint8 RGB."""
+        inds = [int(i) for i in indices]
+        if inds and not (0 <= min(inds) and max(inds) < self.num_frames):
+            raise StadError(f'{self.path}: frame index out of 0..{self.num_frames - 1}')
+        return self._track(self._reader.get_batch(inds).asnumpy())
+
+    def get_batch(self, indices: Sequence[int]) -> _Batch:
+        return _Batch(self.frames(indices))
+
+    def iter_frames(self, stride: int = 1) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield ``(index, frame)`` for frames 0, stride, 2 * stride, ..., one at a time."""
+        self._reader.seek(0)
+        for i in range(0, self.num_frames, stride):
+            # sequential reads decode forward without seeking back to a keyframe
+            yield i, self._track(self._reader[i].asnumpy()[None])[0]
+
+
+# ---------------------------------------------------------------------------- helpers
+
+def read_label_map(path: str) -> dict[int, str]:
+    """Read an ``'id: name'`` per line label map (``stad convert``'s and mmaction2's format).
+
+    Raises:
+        StadError: missing file or a malformed line (named with its line number).
+    """
+    if not os.path.isfile(path):
+        raise StadError(f'label map not found: {path}')
+    out = {}
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            key, sep, name = line.strip().partition(':')
+            if not sep or not key.strip().isdigit():
+                raise StadError(f'{path}:{n}: expected "id: name", got {line.strip()!r}')
+            out[int(key)] = name.strip()
+    return out
+
+
+def demo_keyframes(num_frames: int, *, clip_len: int, frame_interval: int,
+                   stride: int) -> list[int]:
+    """0-based keyframe indices whose whole clip lies inside the video.
+
+    The clip of keyframe ``k`` is ``k + (j - clip_len // 2) * frame_interval`` for
+    ``j < clip_len`` (mmaction2's ``SampleAVAFrames`` in test mode), so keyframes run
+    from ``(clip_len // 2) * frame_interval`` every ``stride`` frames. Empty if the video
+    is shorter than the clip window ``(clip_len - 1) * frame_interval + 1``.
+    """
+    first = (clip_len // 2) * frame_interval
+    last = num_frames - 1 - (clip_len - 1 - clip_len // 2) * frame_interval
+    return list(range(first, last + 1, stride))
+
+
+def top_actions(scores: np.ndarray, label_map: Mapping[int, str], *, thr: float,
+                topk: int) -> tuple:
+    """Per box the ``topk`` best ``(name, score)`` with score > ``thr``; classes missing
+    from ``label_map`` are skipped (as mmaction2's demo does)."""
+    out = []
+    for row in np.atleast_2d(np.asarray(scores)) if len(scores) else ():
+        order = np.argsort(-row, kind='stable')
+        out.append(tuple((label_map[int(c)], float(row[c])) for c in order
+                         if int(c) in label_map and row[c] > thr)[:topk])
+    return tuple(out)
+
+
+def check_video_length(source: VideoFrames, clip_window: int, *, clip_len: int,
+                       frame_interval: int) -> None:
+    """Raise a one-line :class:`StadError` if the video is shorter than one clip window."""
+    if source.num_frames < clip_window:
+        raise StadError(
+            f'video {source.path} has {source.num_frames} frames, shorter than one clip '
+            f'window of {clip_window} frames (clip_len {clip_len} x frame_interval '
+            f'{frame_interval} of the action config)')
+
+
+# ------------------------------------------------------------------------- prediction
+
+def predict_video(source: VideoFrames, detector: Any, action_model: Any, *,
+                  label_map: Mapping[int, str], options: DemoOptions = DemoOptions(),
+                  progress: bool = True) -> list[KeyframeResult]:
+    """Detect people, predict their actions and track them on every keyframe.
+
+    Args:
+        source: the video (:class:`VideoFrames`).
+        detector: a :class:`stad.apis.detect.FrameDetector` (BGR frames in, ``(N, 5)``
+            pixel boxes + score out, best first); its score threshold is used.
+        action_model: a :class:`stad.apis.action.ActionModel`.
+        label_map: ``{score column: name}``.
+        options: see :class:`DemoOptions`.
+        progress: show a tqdm bar (keyframes, with ETA).
+
+    Returns:
+        One :class:`KeyframeResult` per keyframe, in time order.
+
+    Raises:
+        StadError: the video is shorter than the action model's clip window.
+    """
+    from tqdm import tqdm
+
+    from .action import predict_keyframes
+
+    am = action_model
+    check_video_length(source, am.clip_window, clip_len=am.clip_len,
+                       frame_interval=am.frame_interval)
+    keys = demo_keyframes(source.num_frames, clip_len=am.clip_len,
+                          frame_interval=am.frame_interval, stride=options.keyframe_stride)
+    limit = np.array([source.width, source.height] * 2, dtype=np.float32)
+    tracker = IoUTracker(iou_thr=options.track_iou_thr, max_age=options.track_max_age)
+    results = []
+    with tqdm(total=len(keys), desc='demo: detect + act', unit='keyframe',
+              disable=not progress, dynamic_ncols=True) as bar:
+        for s in range(0, len(keys), options.batch_size):
+            batch = keys[s:s + options.batch_size]
+            rgb = source.frames(batch)
+            dets = detector([np.ascontiguousarray(f[..., ::-1]) for f in rgb])  # RGB->BGR
+            del rgb  # the clips are decoded again, one at a time, by the action API
+            # pixel boxes, clipped to the frame (the action head pools inside it)
+            boxes = [np.clip(d[:options.max_persons, :4], 0, limit).astype(np.float32)
+                     for d in dets]
+            scores = predict_keyframes(am, source, [k + 1 for k in batch], boxes,
+                                       normalized=False, batch_size=options.batch_size,
+                                       video=os.path.basename(source.path))
+            for k, d, b, sc in zip(batch, dets, boxes, scores):
+                results.append(KeyframeResult(
+                    frame_index=int(k), boxes=b, det_scores=d[:len(b), 4].copy(),
+                    track_ids=tracker.update(b),
+                    actions=top_actions(sc, label_map, thr=options.action_score_thr,
+                                        topk=options.topk)))
+            bar.update(len(batch))
+    return results

@@ -1,0 +1,58 @@
+"""``stad demo VIDEO OUT.mp4``: detect people, predict and track their actions, render a video."""
+from __future__ import annotations
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        'demo', help='render person boxes, track IDs and actions on a video -> mp4',
+        description='Stream VIDEO: detect people on keyframes (every --keyframe-stride '
+                    'frames, in batches), predict their actions from the clip around each '
+                    'keyframe, link them into tracks, and write OUT.mp4 with boxes, track '
+                    'IDs and the top actions on every frame. Memory does not grow with the '
+                    "video's length. demo/demo_spatiotemporal_det.py takes mmaction2's "
+                    'demo arguments.')
+    p.add_argument('video', help='input video')
+    p.add_argument('out', help='output .mp4 (written atomically)')
+    p.add_argument('--det-config', required=True, help='mmdet person detector config')
+    p.add_argument('--det-checkpoint', required=True, help='its weights (.pth)')
+    p.add_argument('--config', required=True, help='mmaction2 action model config')
+    p.add_argument('--checkpoint', required=True, help='its weights (.pth)')
+    p.add_argument('--label-map', help="'id: name' per line (default: the config's "
+                                       'class_names, else class indices)')
+    p.add_argument('--det-score-thr', type=float, default=0.5,
+                   help='keep person boxes scoring >= this (default 0.5)')
+    p.add_argument('--det-cat-id', type=int,
+                   help="detector class of 'person' (default: looked up by name)")
+    p.add_argument('--action-score-thr', type=float, default=0.5,
+                   help='show actions scoring > this (default 0.5)')
+    p.add_argument('--topk', type=int, default=3, help='at most this many actions a person')
+    p.add_argument('--keyframe-stride', '--predict-stepsize', dest='keyframe_stride',
+                   type=int, default=8, help='frames between keyframes (default 8)')
+    p.add_argument('--batch-size', type=int, default=4, help='keyframes per forward pass')
+    p.add_argument('--out-fps', type=float,
+                   help="output frame rate (default: the video's / --output-stride)")
+    p.add_argument('--output-stride', type=int, default=1,
+                   help='write every S-th frame (default 1: every frame)')
+    p.add_argument('--device', default='cpu')
+    p.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
+                   help='overrides of the action config')
+    p.add_argument('--quiet', action='store_true', help='no progress bars')
+    p.set_defaults(func=_run)
+
+
+def _run(args) -> int:
+    from ..apis.demo import DemoOptions
+    from ..apis.train import parse_cfg_options
+    from ..visualization.demo import run_demo
+    options = DemoOptions(det_score_thr=args.det_score_thr,
+                          action_score_thr=args.action_score_thr,
+                          keyframe_stride=args.keyframe_stride, batch_size=args.batch_size,
+                          topk=args.topk, det_cat_id=args.det_cat_id)
+    s = run_demo(args.video, args.out, det_config=args.det_config,
+                 det_checkpoint=args.det_checkpoint, config=args.config,
+                 checkpoint=args.checkpoint, label_map=args.label_map, options=options,
+                 out_fps=args.out_fps, output_stride=args.output_stride, device=args.device,
+                 cfg_options=parse_cfg_options(args.cfg_options), progress=not args.quiet)
+    print(f'{s.out}: {s.frames_written} frames {s.size[0]}x{s.size[1]} at {s.fps:g} fps, '
+          f'{s.keyframes} keyframes, {s.boxes} person boxes, {s.tracks} tracks')
+    return 0

@@ -1,0 +1,41 @@
+"""``stad proposal-report --root ROOT``: recall of existing proposal pickles."""
+from __future__ import annotations
+
+import os
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        'proposal-report', help='recall (IoU 0.5 / 0.7) and proposals per frame of pickles',
+        description='Score proposal pickles against ROOT\'s ground truth: recall of the '
+                    'ground-truth person boxes at IoU 0.5 and 0.7 per split, and the mean '
+                    'number of proposals per frame. Prints a table and writes JSON.')
+    p.add_argument('--root', required=True, help='dataset root (MultiSports layout)')
+    p.add_argument('--proposals', nargs='+', metavar='SPLIT=PKL',
+                   help='pickles to score (default: ROOT/annotations/'
+                        'multisports_proposals_{train,val}.pkl that exist)')
+    p.add_argument('--out', help='JSON report (default: next to the first pickle)')
+    p.set_defaults(func=_run)
+
+
+def _run(args) -> int:
+    from ..apis.detect import REPORT_FILE, report_for_files
+    from ..data.layout import SPLITS, DataLayout
+    from ..data.proposals_report import format_report
+    from ..errors import StadError
+    if args.proposals:
+        files = {}
+        for item in args.proposals:
+            if '=' not in item:
+                raise StadError(f'--proposals: expected SPLIT=PKL, got {item!r}')
+            split, path = item.split('=', 1)
+            files[split] = path
+    else:
+        layout = DataLayout(args.root)
+        files = {s: layout.proposals(s) for s in SPLITS if os.path.isfile(layout.proposals(s))}
+        if not files:
+            raise StadError(f'no proposal pickles under {layout.ann_dir}; run `stad propose`')
+    out = args.out or os.path.join(os.path.dirname(next(iter(files.values()))), REPORT_FILE)
+    print(format_report(report_for_files(args.root, files, out=out)))
+    print(f'report: {out}')
+    return 0

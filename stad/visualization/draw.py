@@ -1,0 +1,33 @@
+"""Draw boxes with labels on a BGR image (cv2); returns a copy, never edits the input."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+_PALETTE = [(0, 200, 255), (255, 120, 0), (60, 220, 60), (200, 60, 255), (40, 40, 230),
+            (255, 255, 0)]
+
+
+def draw_boxes(img: np.ndarray, boxes: np.ndarray, texts: Sequence[str] | None = None,
+               colours: Sequence[int] | None = None, thickness: int = 1,
+               font_scale: float = 0.4) -> np.ndarray:
+    """Draw ``boxes`` (N, 4) pixels x1, y1, x2, y2 on a copy of ``img`` (BGR uint8).
+
+    Args:
+        texts: one caption per box (drawn above it), or None.
+        colours: a palette index per box (e.g. the label), or None for index order.
+    """
+    import cv2
+    out = img.copy()
+    for i, box in enumerate(np.asarray(boxes, dtype=float).reshape(-1, 4)):
+        col = _PALETTE[(colours[i] if colours is not None else i) % len(_PALETTE)]
+        x1, y1, x2, y2 = (int(round(v)) for v in box)
+        cv2.rectangle(out, (x1, y1), (x2, y2), col, thickness)
+        if texts:
+            (tw, th), base = cv2.getTextSize(texts[i], cv2.FONT_HERSHEY_SIMPLEX, font_scale, 1)
+            ty = max(y1, th + base)
+            cv2.rectangle(out, (x1, ty - th - base), (x1 + tw, ty), col, -1)
+            cv2.putText(out, texts[i], (x1, ty - base), cv2.FONT_HERSHEY_SIMPLEX, font_scale,
+                        (0, 0, 0), 1, cv2.LINE_AA)
+    return out

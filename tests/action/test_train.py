@@ -1,0 +1,39 @@
+"""The CPU action config trains on the tiny dataset, saves checkpoints and resumes."""
+import glob
+import json
+import math
+import os
+
+from action_helpers import CPU_CONFIG, tiny_cfg_options
+
+
+def _train_logs(work_dir):
+    """Every training log line (dicts with 'iter' and 'loss') of the run's scalars.json."""
+    rows = []
+    for path in glob.glob(os.path.join(work_dir, '*', 'vis_data', 'scalars.json')):
+        with open(path) as f:
+            rows += [json.loads(line) for line in f if '"loss"' in line]
+    return rows
+
+
+def test_train_then_resume(action_data, tmp_path):
+    from stad.apis.train import train
+    root, proposals = action_data
+    work_dir = str(tmp_path / 'work')
+    opts = tiny_cfg_options(root, proposals)
+
+    # a run that stops after 2 iterations, like one killed right after a checkpoint
+    runner = train(CPU_CONFIG, work_dir=work_dir, cfg_options={**opts, 'train_cfg.max_iters': 2})
+    assert runner.iter == 2
+    assert os.path.isfile(os.path.join(work_dir, 'iter_2.pth'))
+    first = _train_logs(work_dir)
+    assert [r['iter'] for r in first] == [1, 2]
+    assert all(math.isfinite(r['loss']) for r in first)
+
+    # --resume goes on from iter 2 to 4 rather than starting again
+    runner = train(CPU_CONFIG, work_dir=work_dir, resume=True, cfg_options=opts)
+    assert runner.iter == 4
+    assert os.path.isfile(os.path.join(work_dir, 'iter_4.pth'))
+    iters = sorted(r['iter'] for r in _train_logs(work_dir))
+    assert iters == [1, 2, 3, 4], iters
+    assert all(math.isfinite(r['loss']) for r in _train_logs(work_dir))

@@ -1,0 +1,23 @@
+"""Shared fixtures.
+
+``tiny_dataset``: a synthetic MultiSports-layout dataset (4 videos of 40 frames at
+160x120: 3 train, 1 val; both sports), with annotations converted
+(``annotations/``: COCO json, AVA csv, label map) and every frame extracted
+(``rawframes/``). Session-scoped and read-only: copy it before changing anything.
+"""
+import pytest
+
+import stad  # noqa: F401  (compat fixes before any mmaction.models import)
+
+
+@pytest.fixture(scope='session')
+def tiny_dataset(tmp_path_factory):
+    """The :class:`stad.data.layout.DataLayout` of the tiny synthetic dataset."""
+    from stad.data.convert import convert_gt
+    from stad.data.frames import extract_frames
+    from stad.data.synth import synth
+    root = tmp_path_factory.mktemp('tiny_dataset')
+    layout = synth(str(root), seed=0, videos=4, frames=40, size=(160, 120), progress=False)
+    convert_gt(layout)
+    extract_frames(layout, frames='all', workers=1, progress=False)
+    return layout

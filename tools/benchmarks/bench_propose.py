@@ -1,0 +1,85 @@
+"""Frames per second of `stad propose` (stream-decode, batched test_step) against the
+upstream route (write every frame as JPEG with cv2, then ``mmdet.apis.inference_detector``
+on each file as mmdet's image demo does, then convert), same checkpoint, same videos.
+
+    python tools/benchmarks/bench_propose.py CONFIG CHECKPOINT --root data/synthetic
+"""
+import argparse
+import os
+import sys
+import tempfile
+import time
+
+import cv2
+
+from stad.apis.detect import FrameDetector, detect_video, detections_to_array, load_detector
+from stad.data.gt import load_gt, split_videos
+from stad.data.layout import DataLayout
+from stad.data.proposals_report import compare_proposals
+
+
+def upstream_route(model, det, layout, videos, tmp, ext):
+    from mmdet.apis import inference_detector
+    out, frames = {}, DataLayout(tmp)
+    for v in videos:
+        cap, n = cv2.VideoCapture(layout.video_path(v)), 0
+        os.makedirs(frames.frames_of(v), exist_ok=True)
+        while True:
+            ok, img = cap.read()
+            if not ok:
+                break
+            n += 1
+            cv2.imwrite(frames.frame_path(v, n)[:-4] + ext, img)
+        cap.release()
+        for i in range(1, n + 1):
+            path = frames.frame_path(v, i)[:-4] + ext
+            res = inference_detector(model, path)
+            dets = detections_to_array(res.pred_instances, label=det.label,
+                                       score_thr=det.score_thr, max_per_frame=det.max_per_frame)
+            if len(dets):
+                out[(v, i)] = dets
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument('config')
+    p.add_argument('checkpoint')
+    p.add_argument('--root', required=True)
+    p.add_argument('--videos', type=int, default=2, help='first N val videos')
+    p.add_argument('--batch-size', type=int, default=8)
+    p.add_argument('--score-thr', type=float, default=0.3)
+    p.add_argument('--lossless', action='store_true',
+                   help='upstream route writes PNG: isolates JPEG loss from pipeline differences')
+    a = p.parse_args(argv)
+    layout = DataLayout(a.root)
+    gt = load_gt(layout.gt_file)
+    videos = split_videos(gt)['val'][:a.videos]
+    n_frames = sum(int(gt['nframes'][v]) for v in videos)
+    model = load_detector(a.config, a.checkpoint)
+    det = FrameDetector(model, score_thr=a.score_thr, max_per_frame=10)
+    t0 = time.perf_counter()
+    ours = {}
+    for v in videos:
+        ours.update(detect_video(det, layout.video_path(v), v, batch_size=a.batch_size))
+    t_ours = time.perf_counter() - t0
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        theirs = upstream_route(model, det, layout, videos, tmp, '.png' if a.lossless else '.jpg')
+        t_up = time.perf_counter() - t0
+    h, w = gt['resolution'][videos[0]]
+    diff = compare_proposals(ours, theirs)  # both in pixels
+    print(f'{len(videos)} videos, {n_frames} frames, {w}x{h}, batch {a.batch_size}')
+    print(f'{"route":<40}{"seconds":>9}{"frames/s":>10}')
+    print(f'{"stad propose (stream, batched)":<40}{t_ours:9.1f}{n_frames / t_ours:10.1f}')
+    up = f'upstream ({"PNG" if a.lossless else "JPEG"} + inference_detector)'
+    print(f'{up:<40}{t_up:9.1f}{n_frames / t_up:10.1f}')
+    print(f'speed-up x{t_up / t_ours:.2f}; largest box difference {diff["max_box_diff"]:.2f} px, '
+          f'largest score difference {diff["max_score_diff"]:.3f} (boxes paired at IoU >= 0.5); '
+          f'frames whose box count differs: {diff["frames_count_differs"]} of {diff["frames"]}, '
+          f'unpaired boxes {diff["unpaired"]}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
