@@ -18,6 +18,7 @@ from ..errors import StadError
 
 SUBCOMMANDS = [
     # module names under stad.cli, in the order `stad --help` lists them
+    'run',
     'check',
     'synth',
     'convert',

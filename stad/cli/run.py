@@ -1,0 +1,35 @@
+"""``stad run``: the whole pipeline (what ``make run`` calls)."""
+from __future__ import annotations
+
+
+def register(sub) -> None:
+    from ..apis.pipeline import RunOptions
+    d = RunOptions()
+    p = sub.add_parser(
+        'run', help='the whole pipeline: data, detector, proposals, SlowOnly, eval, demo',
+        description='Run every stage, skipping those whose outputs are complete (a rerun '
+                    'after a kill resumes). On the synthetic default it generates the data; '
+                    'for real MultiSports data pass --data-root and the real-data configs.')
+    p.add_argument('--data-root', default=d.data_root, help=f'dataset root (default {d.data_root})')
+    p.add_argument('--work-dir', default=d.work_dir, help=f'default {d.work_dir}')
+    p.add_argument('--det-config', default=d.det_config)
+    p.add_argument('--action-config', default=d.action_config)
+    p.add_argument('--synth', action='store_true', default=None,
+                   help='generate a synthetic dataset at --data-root if it has no ground truth')
+    p.add_argument('--seed', type=int, default=d.seed)
+    p.add_argument('--synth-videos', type=int, default=d.synth_videos)
+    p.add_argument('--det-iters', type=int, help="override the detector config's iterations")
+    p.add_argument('--action-iters', type=int, help="override the action config's iterations")
+    p.add_argument('--eval-mode', default=d.eval_mode, choices=['all_frames', 'annotated_frames'])
+    p.add_argument('--no-demo', dest='demo', action='store_false')
+    p.set_defaults(func=_run)
+
+
+def _run(args) -> int:
+    from ..apis.pipeline import RunOptions, run_pipeline
+    run_pipeline(RunOptions(
+        data_root=args.data_root, work_dir=args.work_dir, det_config=args.det_config,
+        action_config=args.action_config, synth=args.synth, seed=args.seed,
+        synth_videos=args.synth_videos, det_iters=args.det_iters,
+        action_iters=args.action_iters, eval_mode=args.eval_mode, demo=args.demo))
+    return 0
