@@ -77,6 +77,17 @@ def _iters_overrides(iters: int | None) -> dict:
             'default_hooks.checkpoint.interval': iters}
 
 
+def config_overrides(kind: str, root: str, iters: int | None = None) -> dict:
+    """``--cfg-options`` that point a synthetic config (``kind`` 'det' or 'action') at the
+    dataset ``root`` and optionally shorten training to ``iters`` iterations."""
+    return {**_data_overrides(kind, root), **_iters_overrides(iters)}
+
+
+def cli_options(overrides: dict) -> str:
+    """``config_overrides(...)`` as a ``--cfg-options`` argument string."""
+    return ' '.join(f'{k}={v}' for k, v in overrides.items())
+
+
 def last_checkpoint(work_dir: str) -> str:
     """The checkpoint mmengine recorded last in ``work_dir`` (``last_checkpoint`` file)."""
     marker = os.path.join(work_dir, 'last_checkpoint')
@@ -144,8 +155,7 @@ def build_stages(o: RunOptions) -> list[Stage]:
 
     def det_train():
         return _train_stage(o.det_config, det_dir,
-                            {**_data_overrides('det', o.data_root),
-                             **_iters_overrides(o.det_iters)},
+                            config_overrides('det', o.data_root, o.det_iters),
                             {'bbox_AP50': 'coco/bbox_mAP_50', 'bbox_AP': 'coco/bbox_mAP'})
 
     def propose():
@@ -158,8 +168,7 @@ def build_stages(o: RunOptions) -> list[Stage]:
 
     def action_train():
         return _train_stage(o.action_config, act_dir,
-                            {**_data_overrides('action', o.data_root),
-                             **_iters_overrides(o.action_iters)},
+                            config_overrides('action', o.data_root, o.action_iters),
                             {'val_frameAP@0.5': 'mAP/frameAP@0.5'})
 
     def evaluate():
