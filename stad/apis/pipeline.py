@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 
 from ..data.layout import DataLayout
 from ..errors import StadError
-from ..io import atomic_write_text
+from ..io import atomic_path, atomic_write_text
 from .stages import Stage, run_stages
 
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
@@ -41,7 +41,7 @@ class RunOptions:
     action_config: str = SYNTH_ACTION_CONFIG
     synth: bool | None = None  # None: generate only if data_root is the synthetic default
     seed: int = 0
-    synth_videos: int = 16
+    synth_videos: int = 24
     det_iters: int | None = None  # override the configs' training length
     action_iters: int | None = None
     propose_score_thr: float = 0.3
@@ -189,17 +189,28 @@ def build_stages(o: RunOptions) -> list[Stage]:
                     per_class=result.frame[0.5].ap if 0.5 in result.frame else {})
 
     def demo():
+        import dataclasses
+
+        import cv2
+        import decord
+
         from ..data.gt import load_gt
-        from .demo import render_demo
+        from ..visualization.demo import DemoOptions, run_demo
         gt = load_gt(lay.gt_file)
-        video = sorted(gt['test_videos'][0])[0]
+        # the val video with the most people (tubes) shows the most
+        video = max(sorted(gt['test_videos'][0]),
+                    key=lambda v: sum(len(t) for t in gt['gttubes'].get(v, {}).values()))
         out = os.path.join(demo_dir, 'demo.mp4')
+        summary = run_demo(lay.video_path(video), out, det_config=o.det_config,
+                           det_checkpoint=last_checkpoint(det_dir), config=o.action_config,
+                           checkpoint=last_checkpoint(act_dir), label_map=lay.label_map,
+                           options=DemoOptions(det_score_thr=0.5, action_score_thr=0.3))
+        vr = decord.VideoReader(out)
         still = os.path.join(demo_dir, 'demo_still.png')
-        info = render_demo(lay.video_path(video), out,
-                           det_config=o.det_config, det_checkpoint=last_checkpoint(det_dir),
-                           config=o.action_config, checkpoint=last_checkpoint(act_dir),
-                           label_map=lay.label_map, still=still)
-        return dict(video=video, out=out, still=still, **(info or {}))
+        with atomic_path(still) as tmp:
+            cv2.imwrite(tmp + '.png', vr[len(vr) // 2].asnumpy()[:, :, ::-1])
+            os.replace(tmp + '.png', tmp)
+        return dict(video=video, still=still, **dataclasses.asdict(summary))
 
     stages = [
         Stage('data', data, [lay.gt_file, lay.coco('train'), lay.coco('val'),

@@ -8,7 +8,8 @@ What is in a video:
 * 1 to ``max_people`` articulated people (head, torso, two-segment arms and legs drawn
   as jointed cv2 lines and ellipses, varied clothing colours and heights).
 * Each person walks in from an image edge (a ``walk`` tube), stops and performs one of
-  ``jumping jack``, ``squat``, ``wave`` for 2-3 cycles (that action's tube), then walks
+  ``jumping jack``, ``squat``, ``wave`` for 2-3 cycles (that action's tube), most often
+  a second, different one of them for 2-3 cycles (another tube), then walks
   out (another ``walk`` tube). The three stationary actions and walking all pass
   through the same standing pose, once per cycle (cycle 10-16 frames), so one frame
   cannot tell them apart; motion can.
@@ -40,6 +41,7 @@ from .layout import DataLayout
 LABELS = ['jumping jack', 'squat', 'wave', 'walk']
 WALK = 3
 STATIONARY = (0, 1, 2)
+SECOND_ACTION_P = 0.7  # share of people who do a second stationary action
 SPORTS = ('gym', 'yard')
 MIN_VISIBLE = 0.3  # fraction of a person's full box that must be inside the image
 JITTER_PX = 4
@@ -224,6 +226,13 @@ def _plan_person(rng: np.random.Generator, action: int, w: int, n: int,
     f_act = period * int(rng.integers(2, 4))
     segs.append(_Segment(action, t, t + f_act, x_target, x_target, period))
     t += f_act
+    # Most people go on with a second, different action: the same person (clothes,
+    # size, place) then does two actions, so appearance cannot tell the action.
+    if rng.uniform() < SECOND_ACTION_P:
+        second = int(rng.choice([a for a in STATIONARY if a != action]))
+        f_act = period * int(rng.integers(2, 4))
+        segs.append(_Segment(second, t, t + f_act, x_target, x_target, period))
+        t += f_act
     to_left = bool(rng.integers(2))
     x_out = -half_width if to_left else w + half_width
     f_out = walk_frames(x_out - x_target)
