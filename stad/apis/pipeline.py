@@ -27,7 +27,7 @@ from .stages import Stage, run_stages
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), 'configs')
 SYNTH_DET_CONFIG = 'configs/detection/faster-rcnn_r18-c32-fpn64_scratch-1xb4-900it_synthetic-person.py'
-SYNTH_ACTION_CONFIG = 'configs/action/slowonly_scratch-r18-c16_1xb8-8x2x1-600i_synthetic-rgb.py'
+SYNTH_ACTION_CONFIG = 'configs/action/slowonly_scratch-r18-c16_1xb8-4x4x1-1200i_synthetic-rgb.py'
 SYNTH_ROOT = 'data/synthetic'
 
 
@@ -41,10 +41,12 @@ class RunOptions:
     action_config: str = SYNTH_ACTION_CONFIG
     synth: bool | None = None  # None: generate only if data_root is the synthetic default
     seed: int = 0
-    synth_videos: int = 24
+    synth_videos: int = 72
+    synth_val_videos: int = 8
     det_iters: int | None = None  # override the configs' training length
     action_iters: int | None = None
     propose_score_thr: float = 0.3
+    propose_train_stride: int = 1
     eval_mode: str = 'all_frames'
     demo: bool = True
 
@@ -147,7 +149,8 @@ def build_stages(o: RunOptions) -> list[Stage]:
                 raise StadError(f'ground truth not found: {lay.gt_file} (pass --synth to '
                                 f'generate a synthetic dataset there)')
             from ..data.synth import synth as make
-            make(o.data_root, seed=o.seed, videos=o.synth_videos)
+            make(o.data_root, seed=o.seed, videos=o.synth_videos,
+                 val_videos=min(o.synth_val_videos, max(1, o.synth_videos // 4)))
         gt = load_gt(lay.gt_file)
         convert_gt(lay)
         extract_frames(lay, frames='annotated', gt=gt)
@@ -161,10 +164,19 @@ def build_stages(o: RunOptions) -> list[Stage]:
     def propose():
         from .detect import ProposalOptions
         from .detect import propose as run_propose
-        res = run_propose(o.det_config, last_checkpoint(det_dir), o.data_root,
-                          work_dir=os.path.join(w, 'propose'),
-                          options=ProposalOptions(score_thr=o.propose_score_thr))
-        return dict(files=res.files, report=res.report)
+        ckpt = last_checkpoint(det_dir)
+        out = {}
+        # Training the action model only learns from proposals that overlap a ground-truth
+        # box at IoU >= 0.9 (its assigner; ground truth is added as proposals too), so on
+        # big data train keyframes at a stride suffice (--propose-train-stride); val gets
+        # every frame, because the official protocol counts detections on every frame.
+        for split, stride in (('train', o.propose_train_stride), ('val', 1)):
+            res = run_propose(o.det_config, ckpt, o.data_root,
+                              work_dir=os.path.join(w, 'propose', split), splits=[split],
+                              options=ProposalOptions(score_thr=o.propose_score_thr,
+                                                      stride=stride))
+            out[split] = (res.report or {}).get(split)
+        return dict(report=out)
 
     def action_train():
         return _train_stage(o.action_config, act_dir,

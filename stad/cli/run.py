@@ -18,6 +18,9 @@ def register(sub) -> None:
                    help='generate a synthetic dataset at --data-root if it has no ground truth')
     p.add_argument('--seed', type=int, default=d.seed)
     p.add_argument('--synth-videos', type=int, default=d.synth_videos)
+    p.add_argument('--synth-val-videos', type=int, default=d.synth_val_videos)
+    p.add_argument('--propose-train-stride', type=int, default=d.propose_train_stride,
+                   help='detect on every n-th train frame (val: always every frame)')
     p.add_argument('--det-iters', type=int, help="override the detector config's iterations")
     p.add_argument('--action-iters', type=int, help="override the action config's iterations")
     p.add_argument('--eval-mode', default=d.eval_mode, choices=['all_frames', 'annotated_frames'])
@@ -30,6 +33,7 @@ def _run(args) -> int:
     run_pipeline(RunOptions(
         data_root=args.data_root, work_dir=args.work_dir, det_config=args.det_config,
         action_config=args.action_config, synth=args.synth, seed=args.seed,
-        synth_videos=args.synth_videos, det_iters=args.det_iters,
+        synth_videos=args.synth_videos, synth_val_videos=args.synth_val_videos,
+        propose_train_stride=args.propose_train_stride, det_iters=args.det_iters,
         action_iters=args.action_iters, eval_mode=args.eval_mode, demo=args.demo))
     return 0

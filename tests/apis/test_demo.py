@@ -19,7 +19,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 DET_CONFIG = glob.glob(os.path.join(
     ROOT, 'configs', 'detection', 'faster-rcnn_r18-c32-fpn64_scratch-*_synthetic-person.py'))[0]
 ACTION_CONFIG = os.path.join(
-    ROOT, 'configs', 'action', 'slowonly_scratch-r18-c16_1xb8-8x2x1-600i_synthetic-rgb.py')
+    ROOT, 'configs', 'action', 'slowonly_scratch-r18-c16_1xb8-4x4x1-1200i_synthetic-rgb.py')
 W, H = 96, 72
 
 
