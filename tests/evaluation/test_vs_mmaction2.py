@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import stad  # noqa: F401  (compat fixes before any mmaction import)
+from stad.evaluation.upstream import fixed_iou3dt_voc
 from stad.evaluation import evaluate_multisports, synthetic_dets, synthetic_gt
 from stad.evaluation.functional import MULTISPORTS_EXCLUDED, frame_ap, link_tubes, video_ap
 
@@ -27,11 +28,6 @@ def fixed_get_vid_dets(self):
     return self.vid_det
 
 
-def fixed_iou3dt_voc(b1, b2, spatialonly=False, temporalonly=False):
-    """mmaction2's iou3dt_voc with `int(np.where(..)[0])` (a TypeError in numpy 2) fixed."""
-    tmin, tmax = max(b1[0, 0], b2[0, 0]), min(b1[-1, 0], b2[-1, 0])
-    if tmax < tmin:
-        return 0.0
     t_iou = (tmax - tmin) / (max(b1[-1, 0], b2[-1, 0]) - min(b1[0, 0], b2[0, 0]))
     t1 = b1[np.flatnonzero(b1[:, 0] == tmin)[0]:np.flatnonzero(b1[:, 0] == tmax)[0] + 1]
     t2 = b2[np.flatnonzero(b2[:, 0] == tmin)[0]:np.flatnonzero(b2[:, 0] == tmax)[0] + 1]

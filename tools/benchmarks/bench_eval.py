@@ -17,17 +17,13 @@ import time
 import numpy as np
 
 import stad  # noqa: F401  (compat fixes before any mmaction import)
+from stad.evaluation.upstream import fixed_iou3dt_voc
 from stad.evaluation import MultiSportsMAP, synthetic_dets, synthetic_gt
 from stad.evaluation.synthetic import as_mmaction_results
 from stad.evaluation.detections import detections_from_mmaction
 from stad.evaluation.functional import MULTISPORTS_EXCLUDED, frame_ap
 
 
-def fixed_iou3dt_voc(b1, b2, spatialonly=False, temporalonly=False):
-    from mmaction.evaluation.functional.multisports_utils import iou3d_voc
-    tmin, tmax = max(b1[0, 0], b2[0, 0]), min(b1[-1, 0], b2[-1, 0])
-    if tmax < tmin:
-        return 0.0
     t_iou = (tmax - tmin) / (max(b1[-1, 0], b2[-1, 0]) - min(b1[0, 0], b2[0, 0]))
     t1 = b1[np.flatnonzero(b1[:, 0] == tmin)[0]:np.flatnonzero(b1[:, 0] == tmax)[0] + 1]
     t2 = b2[np.flatnonzero(b2[:, 0] == tmin)[0]:np.flatnonzero(b2[:, 0] == tmax)[0] + 1]
