@@ -58,6 +58,34 @@ def test_duplicate_detection_is_a_false_positive():
     assert r.ap['a'] == pytest.approx(1 / 3 + 1 / 3 * .75 + 1 / 3 * .75)
 
 
+def test_detection_whose_best_box_is_taken_is_a_false_positive():
+    # two people of one class side by side: boxes A and B (IoU .82). Both detections sit
+    # on B. The first takes B; the second's best box is B, already taken, so it is a false
+    # positive although A overlaps it by .82 -- the published evaluation looks no further
+    # (pycocotools would match it to A). TP, FP with 2 ground truths: AP = 1/2.
+    a, b = [0.0, 0.0, 10.0, 10.0], [1.0, 0.0, 11.0, 10.0]
+    gt = gt_one_tube(frames=(1,), box=a)
+    gt['gttubes']['s/v'][0].append(np.array([[1, *b]]))
+    r = fap(gt, [det(1, .9, box=b), det(1, .8, box=b)])
+    assert r.ap['a'] == pytest.approx(.5)
+
+
+def test_tied_scores_rank_as_the_published_code():
+    # tied scores: the published code ranks with np.argsort(-score), numpy's default
+    # (unstable) sort, so ties do not keep input order; AP depends on it
+    gt = gt_one_tube(frames=tuple(range(1, 21)))
+    scores = np.random.default_rng(0).choice([.2, .5, .8], 40)
+    dets = [det(f, scores[f - 1]) for f in range(1, 21)] + [
+        det(f, scores[19 + f], box=[50, 50, 60, 60]) for f in range(1, 21)]
+
+    def ap_of(order):
+        flags = order < 20
+        return voc_ap(np.cumsum(flags) / np.arange(1, 41), np.cumsum(flags) / 20)
+    published, stable = ap_of(np.argsort(-scores)), ap_of(np.argsort(-scores, kind='stable'))
+    assert published != pytest.approx(stable)  # the case tells the two apart
+    assert fap(gt, dets).ap['a'] == pytest.approx(published)
+
+
 def test_one_miss():
     r = fap(gt_one_tube(), [det(1, .9), det(2, .8)])
     assert r.ap['a'] == pytest.approx(2 / 3)

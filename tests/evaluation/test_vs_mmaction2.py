@@ -28,12 +28,6 @@ def fixed_get_vid_dets(self):
     return self.vid_det
 
 
-    t_iou = (tmax - tmin) / (max(b1[-1, 0], b2[-1, 0]) - min(b1[0, 0], b2[0, 0]))
-    t1 = b1[np.flatnonzero(b1[:, 0] == tmin)[0]:np.flatnonzero(b1[:, 0] == tmax)[0] + 1]
-    t2 = b2[np.flatnonzero(b2[:, 0] == tmin)[0]:np.flatnonzero(b2[:, 0] == tmax)[0] + 1]
-    return msu.iou3d_voc(t1, t2) * t_iou
-
-
 @pytest.fixture
 def fixed_mmaction(monkeypatch):
     monkeypatch.setattr(msu.Dataset, 'get_vid_dets', fixed_get_vid_dets)
@@ -54,6 +48,29 @@ def test_frame_ap_equals_mmaction2(seed):
         theirs = msu.frameAP(gt, dets, thr, print_info=False) / 100
         assert ours[thr].mean_ap == pytest.approx(theirs, abs=1e-6)
     assert not set(MULTISPORTS_EXCLUDED) & set(ours[0.5].ap)
+
+
+def crowded_case(seed):
+    """Three people of one class side by side on every frame, and two to three
+    detections near each of them: detections compete for overlapping boxes."""
+    rng = np.random.default_rng(seed)
+    frames = np.arange(1, 31, dtype=np.float64)
+    tubes = [np.column_stack([frames, *(np.full(30, x + d) for d in (0, 0, 20, 40))])
+             for x in (10.0, 14.0, 18.0)]
+    gt = dict(labels=['a', 'b'], nframes={'s/v': 30}, resolution={'s/v': (100, 100)},
+              gttubes={'s/v': {0: tubes}}, test_videos=[['s/v']])
+    dets = [[0, f, 0, rng.random(), *(t[int(f) - 1, 1:5] + rng.normal(0, 3, 4))]
+            for t in tubes for f in frames for _ in range(rng.integers(2, 4))]
+    return gt, np.array(dets)
+
+
+@pytest.mark.parametrize('seed', [0, 1])
+def test_frame_ap_equals_mmaction2_on_crowded_frames(seed):
+    gt, dets = crowded_case(seed)
+    ours = frame_ap(gt, dets, [0.3, 0.5, 0.7])
+    for thr in (0.3, 0.5, 0.7):
+        assert ours[thr].mean_ap == pytest.approx(
+            msu.frameAP(gt, dets, thr, print_info=False) / 100, abs=1e-9)
 
 
 def test_linking_and_video_ap_equal_mmaction2_with_bugs_fixed(fixed_mmaction):

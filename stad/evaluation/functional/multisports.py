@@ -142,12 +142,27 @@ def _evaluated_classes(gt: dict, n_gt: np.ndarray, exclude: Exclude) -> list:
     return [c for c, name in enumerate(gt['labels']) if name not in skip and n_gt[c] > 0]
 
 
+def rank_per_class(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Ranking of predictions as the published evaluation makes it: class by class
+    (ascending), and inside a class ``np.argsort(-scores)`` of that class's predictions in
+    their input order (numpy's default sort, so that even tied scores fall as there)."""
+    labels = np.asarray(labels, dtype=np.int64)
+    scores = np.asarray(scores, dtype=np.float64)
+    by_label = np.argsort(labels, kind='stable')
+    cuts = np.flatnonzero(np.diff(labels[by_label])) + 1
+    parts = [idx[np.argsort(-scores[idx])] for idx in np.split(by_label, cuts) if idx.size]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
 def _first_match(best_iou: np.ndarray, best_gt: np.ndarray, order: np.ndarray,
                  thr: float) -> np.ndarray:
-    """Greedy VOC matching, vectorised. Predictions ranked by ``order`` each point at their
-    best-IoU ground truth (``best_gt``, -1 if none); the first one with IoU >= thr takes it
-    (true positive), later ones pointing at the same ground truth are false positives.
-    Returns ``is_tp`` in ``order``."""
+    """Greedy VOC matching as the published MultiSports ``evaluate_multisports.py``,
+    vectorised. Predictions ranked by ``order`` each point at their best-IoU ground truth
+    among *all* of their (video, frame) or video (``best_gt``, -1 if none); the first one
+    with IoU >= thr takes it (true positive); later ones pointing at the same ground truth
+    are false positives even if another, unmatched ground truth overlaps them enough
+    (the published code does not look further, unlike pycocotools). Returns ``is_tp`` in
+    ``order``."""
     ok = (best_iou[order] >= thr) & (best_gt[order] >= 0)
     pos = np.flatnonzero(ok)
     is_tp = np.zeros(order.size, dtype=bool)
@@ -246,7 +261,7 @@ def frame_ap(gt: dict, dets: np.ndarray, iou_thr: Union[float, Iterable[float]] 
     dets = dets[np.isin(dets[:, 2].astype(np.int64), classes)]
     best_iou, best_gt = _frame_best_match(g, dets)
     labels = dets[:, 2].astype(np.int64)
-    order = np.lexsort((-dets[:, 3], labels))  # by class, then decreasing score (stable)
+    order = rank_per_class(labels, dets[:, 3])
     out = {}
     for thr in _thr_list(iou_thr):
         is_tp = _first_match(best_iou, best_gt, order, thr)
@@ -434,7 +449,7 @@ def video_ap(gt: dict, tubes: dict, iou_thr: Union[float, Iterable[float]] = 0.5
     scores = np.asarray(scores, dtype=np.float64)
     best_iou = np.asarray(best_iou, dtype=np.float64)
     best_gt = np.asarray(best_gt, dtype=np.int64)
-    order = np.lexsort((-scores, labels))
+    order = rank_per_class(labels, scores)
     out = {}
     for thr in _thr_list(iou_thr):
         is_tp = _first_match(best_iou, best_gt, order, thr)
