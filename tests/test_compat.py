@@ -3,6 +3,7 @@ import os
 import pickle
 import subprocess
 import sys
+import uuid
 
 import pytest
 import torch
@@ -117,7 +118,7 @@ def _train_toy_runner(work_dir, max_epochs, resume=False):
         train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
         default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=1),
                            logger=dict(type='LoggerHook', interval=1)),
-        resume=resume, randomness=dict(seed=0), experiment_name=f'toy{max_epochs}{resume}',
+        resume=resume, randomness=dict(seed=0), experiment_name=f'toy-{uuid.uuid4().hex}',  # own MessageHub: mmengine keeps them per name
         default_scope='mmengine')
     runner.train()
     return os.path.join(str(work_dir), f'epoch_{max_epochs}.pth')

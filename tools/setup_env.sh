@@ -41,9 +41,11 @@ if [[ ! -x "$VENV/bin/python" ]]; then
   $PY -m venv "$VENV"
 fi
 # pip install, without the machine-wide config's noise about absent local indexes
+# (and without pip's complaint that openmim lacks opendatalab: left out on purpose, below)
 pipi() {
   "$VENV/bin/python" -m pip install --disable-pip-version-check "$@" 2>&1 \
-    | { grep -v "^WARNING: Location '" || true; }
+    | { grep -v -e "^WARNING: Location '" -e "dependency resolver does not currently" \
+        -e "openmim 0.3.9 requires opendatalab" || true; }
   return "${PIPESTATUS[0]}"
 }
 

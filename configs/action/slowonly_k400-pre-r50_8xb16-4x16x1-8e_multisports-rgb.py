@@ -34,5 +34,6 @@ val_dataloader = dict(
         data_prefix=dict(img=video_root)))
 test_dataloader = val_dataloader
 
-val_evaluator = dict(_delete_=True, type='stad.MultiSportsMAP', ann_file=gt_file)
+# per_class: one detection per box and class, not only its best one (docs/evaluation.md)
+val_evaluator = dict(_delete_=True, type='stad.MultiSportsMAP', ann_file=gt_file, per_class=True)
 test_evaluator = val_evaluator

@@ -103,7 +103,8 @@ val_dataloader = dict(
         **multisports_kwargs))
 test_dataloader = val_dataloader
 
-val_evaluator = dict(_delete_=True, type='stad.MultiSportsMAP', ann_file=gt_file)
+# per_class: one detection per box and class, not only its best one (docs/evaluation.md)
+val_evaluator = dict(_delete_=True, type='stad.MultiSportsMAP', ann_file=gt_file, per_class=True)
 test_evaluator = val_evaluator
 
 train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=max_iters,

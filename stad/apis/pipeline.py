@@ -46,7 +46,7 @@ class RunOptions:
     det_iters: int | None = None  # override the configs' training length
     action_iters: int | None = None
     propose_score_thr: float = 0.3
-    propose_train_stride: int = 1
+    propose_train_stride: int = 2
     eval_mode: str = 'all_frames'
     demo: bool = True
 
@@ -75,8 +75,10 @@ def _data_overrides(kind: str, root: str) -> dict:
 def _iters_overrides(iters: int | None) -> dict:
     if not iters:
         return {}
+    # log at least a few times, so that short runs still have training curves
     return {'train_cfg.max_iters': iters, 'train_cfg.val_interval': iters,
-            'default_hooks.checkpoint.interval': iters}
+            'default_hooks.checkpoint.interval': iters,
+            'default_hooks.logger.interval': max(1, min(10, iters // 5))}
 
 
 def config_overrides(kind: str, root: str, iters: int | None = None) -> dict:
@@ -168,7 +170,8 @@ def build_stages(o: RunOptions) -> list[Stage]:
         out = {}
         # Training the action model only learns from proposals that overlap a ground-truth
         # box at IoU >= 0.9 (its assigner; ground truth is added as proposals too), so on
-        # big data train keyframes at a stride suffice (--propose-train-stride); val gets
+        # train keyframes at a stride suffice (--propose-train-stride, default 2: a
+        # keyframe without proposals still trains on its ground-truth boxes); val gets
         # every frame, because the official protocol counts detections on every frame.
         for split, stride in (('train', o.propose_train_stride), ('val', 1)):
             res = run_propose(o.det_config, ckpt, o.data_root,

@@ -79,7 +79,8 @@ def test_short_video_and_bad_input_raise(action_model):
     am = action_model
     short = np.zeros((am.clip_window - 1, 120, 160, 3), dtype=np.uint8)
     box = [np.array([[0.1, 0.1, 0.5, 0.9]])]
-    with pytest.raises(StadError, match=r'v1: 14 frames, shorter than .* clip window of 15'):
+    w = am.clip_window  # (clip_len - 1) * frame_interval + 1 of the CPU config
+    with pytest.raises(StadError, match=rf'v1: {w - 1} frames, shorter than .* clip window of {w}'):
         predict_keyframes(am, short, [5], box, video='v1')
     ok = np.zeros((40, 120, 160, 3), dtype=np.uint8)
     with pytest.raises(StadError, match='keyframe 41 outside the video'):
@@ -98,6 +99,17 @@ def test_predict_dataset_rows(action_model, action_data, tmp_path):
     dets = predict_dataset(action_model, root, split='val', proposal_file=proposals['val'],
                            progress=False)
     assert dets.shape[1] == len(DET_COLUMNS) == 8 and len(dets) > 0
+    # default: every class of every box, scored P(person) x P(action | person)
+    best = predict_dataset(action_model, root, split='val', proposal_file=proposals['val'],
+                           all_classes=False, det_score=False, progress=False)
+    assert len(dets) == 4 * len(best)
+    boxes = np.unique(dets[:, [0, 1, 4, 5, 6, 7]], axis=0)
+    assert len(boxes) == len(best)
+    for row in best[:5]:
+        same = (dets[:, [0, 1, 4, 5, 6, 7]] == row[[0, 1, 4, 5, 6, 7]]).all(1)
+        probs = dets[same, 3]
+        # ranks of the classes are unchanged by the detector score factor
+        assert dets[same][np.argmax(probs), 2] == row[2] and probs.max() <= row[3] + 1e-6
     gt = load_gt(DataLayout(root).gt_file)
     assert set(dets[:, 0].astype(int)) <= set(range(len(gt['test_videos'][0])))
     assert set(dets[:, 2].astype(int)) <= set(range(4))

@@ -117,7 +117,7 @@ def test_too_short_video_is_a_one_line_error(tmp_path, tiny_models, capsys):
     assert rc == 2
     assert capsys.readouterr().err.strip().splitlines()[-1] == (
         f'stad demo: error: video {video} has 10 frames, shorter than one clip window of '
-        '15 frames (clip_len 8 x frame_interval 2 of the action config)')
+        '13 frames (clip_len 4 x frame_interval 4 of the action config)')
     assert not out.exists()
 
 
