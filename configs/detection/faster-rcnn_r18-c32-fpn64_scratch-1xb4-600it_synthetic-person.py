@@ -2,15 +2,15 @@
 # Faster R-CNN with a narrow ResNet-18 (32 base channels) and a 64-channel FPN, trained
 # from scratch on 2 CPU cores in a few minutes at the frames' own size (~320x240).
 #
-#   stad train det configs/detection/faster-rcnn_r18-c32-fpn64_scratch-1xb4-900it_synthetic-person.py
-#   mim train mmdet configs/detection/faster-rcnn_r18-c32-fpn64_scratch-1xb4-900it_synthetic-person.py
+#   stad train det configs/detection/faster-rcnn_r18-c32-fpn64_scratch-1xb4-600it_synthetic-person.py
+#   mim train mmdet configs/detection/faster-rcnn_r18-c32-fpn64_scratch-1xb4-600it_synthetic-person.py
 _base_ = ['mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py']
 
 custom_imports = dict(imports=['stad'], allow_failed_imports=False)
 
 data_root = 'data/synthetic/'
 metainfo = dict(classes=('person', ), palette=[(220, 20, 60)])
-max_iters = 900
+max_iters = 600
 ckpt_interval = 300
 
 # No pretrained weights exist offline: train everything, with batch statistics
