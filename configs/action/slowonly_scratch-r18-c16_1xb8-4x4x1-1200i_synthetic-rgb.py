@@ -3,13 +3,17 @@
 # 4 actions ('jumping jack', 'squat', 'wave', 'walk'), ~320x240 at ~25 fps.
 # Paths as in stad/data/layout.py::DataLayout('data/synthetic').
 #
-# Sizing (2 CPU cores, quiet machine): 4 frames x 160 px short side, batch 8, ~0.27 s a
-# step -> 1200 iterations in about 5.5 minutes. Clips span 4 x 4 = 16 frames (0.64 s),
+# Sizing (2 CPU cores): 4 frames x 160 px short side, batch 8. Step time varies with the
+# machine: ~0.27 s (1200 iterations in about 5.5 minutes) on the one this was tuned on,
+# 0.65-0.8 s (about 14 minutes) on another of the same kind, 2026-11-25. Clips span 13 frames,
 # about one cycle of the synthetic actions (10-16 frames), so the motion is in every clip.
 # Measured on a 72-video synthetic set with GT-jittered proposals (frame-mAP@0.5, val):
 # 8x2 frames at 112 px, 600 it: 0.47; at 160 px: 0.53; 4x4 frames at 160 px, 1200 it: 0.63.
 # The larger input shows limbs (people are 45-80 px tall at 112 px); the shorter clip
 # buys twice the iterations, and the loss was still falling at 600.
+# Shorter runs lose a lot (stad run's evaluation: every class x detector score, every
+# frame): 1200 it: 0.776; 600 it at lr 4e-3: 0.608; 128 px, 900 it: 0.613; res3 inflated
+# too, 700 it: 0.728.
 _base_ = ['mmaction::detection/slowonly/'
           'slowonly_kinetics400-pretrained-r50_8xb16-4x16x1-8e_multisports-rgb.py']
 

@@ -366,7 +366,7 @@ def propose(config: str, checkpoint: str, root: str, *, work_dir: str,
 
     report = report_file = None
     if gt is not None:
-        report = proposal_report(by_split_props, gt)
+        report = proposal_report(by_split_props, gt, stride=options.stride)
         report_file = os.path.join(work_dir, REPORT_FILE)
         write_report(report, report_file, options=options, files=files)
     return ProposeResult(files=files, report=report, report_file=report_file,

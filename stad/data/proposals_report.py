@@ -61,7 +61,7 @@ def gt_boxes_per_frame(gt: Mapping, videos: Iterable[str] | None = None
 
 def proposal_recall(proposals: Mapping[str, np.ndarray], gt: Mapping, *,
                     videos: Iterable[str] | None = None,
-                    iou_thrs: Sequence[float] = IOU_THRS) -> dict:
+                    iou_thrs: Sequence[float] = IOU_THRS, stride: int = 1) -> dict:
     """Recall of the ground-truth boxes of ``videos`` by ``proposals``.
 
     A ground-truth box is recalled at IoU t if some proposal of its frame overlaps it
@@ -73,6 +73,8 @@ def proposal_recall(proposals: Mapping[str, np.ndarray], gt: Mapping, *,
         videos: the videos to score (default: every video of ``gt['gttubes']``).
             Proposals of other videos are ignored.
         iou_thrs: IoU thresholds.
+        stride: the proposals were made on frames 1, 1 + stride, ... only (``stad
+            propose --stride``): ground truth on the other frames is not counted.
 
     Returns:
         ``{'videos', 'gt_boxes', 'gt_frames', 'frames_with_proposals', 'proposals',
@@ -86,6 +88,8 @@ def proposal_recall(proposals: Mapping[str, np.ndarray], gt: Mapping, *,
     hits = np.zeros(len(iou_thrs), dtype=np.int64)
     n_gt = 0
     for key, boxes in gt_boxes.items():
+        if (parse_img_key(key)[1] - 1) % stride:
+            continue
         n_gt += len(boxes)
         props = proposals.get(key)
         if props is None or len(props) == 0:
@@ -97,7 +101,8 @@ def proposal_recall(proposals: Mapping[str, np.ndarray], gt: Mapping, *,
         if parse_img_key(key)[0] in wanted:
             n_frames += 1
             n_props += len(props)
-    out = dict(videos=len(videos), gt_boxes=n_gt, gt_frames=len(gt_boxes),
+    gt_frames = sum(1 for key in gt_boxes if (parse_img_key(key)[1] - 1) % stride == 0)
+    out = dict(videos=len(videos), gt_boxes=n_gt, gt_frames=gt_frames,
                frames_with_proposals=n_frames, proposals=n_props,
                mean_proposals_per_frame=n_props / n_frames if n_frames else 0.0)
     for t, h in zip(iou_thrs, hits):
@@ -106,7 +111,7 @@ def proposal_recall(proposals: Mapping[str, np.ndarray], gt: Mapping, *,
 
 
 def proposal_report(proposals: Mapping[str, Mapping[str, np.ndarray]], gt: Mapping, *,
-                    iou_thrs: Sequence[float] = IOU_THRS) -> dict[str, dict]:
+                    iou_thrs: Sequence[float] = IOU_THRS, stride: int = 1) -> dict[str, dict]:
     """:func:`proposal_recall` per split: ``proposals`` is ``{split: pickle content}``.
 
     A split's videos come from the ground truth (:func:`stad.data.gt.split_videos`);
@@ -114,7 +119,8 @@ def proposal_report(proposals: Mapping[str, Mapping[str, np.ndarray]], gt: Mappi
     ground-truth video.
     """
     splits = split_videos(gt)
-    return {split: proposal_recall(props, gt, videos=splits.get(split), iou_thrs=iou_thrs)
+    return {split: proposal_recall(props, gt, videos=splits.get(split), iou_thrs=iou_thrs,
+                                   stride=stride)
             for split, props in proposals.items()}
 
 

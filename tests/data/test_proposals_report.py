@@ -43,6 +43,16 @@ def test_gt_boxes_as_proposals_recall_everything():
     json.dumps(rep)  # JSON-ready
 
 
+def test_strided_proposals_count_only_their_frames():
+    # proposals on frames 1, 3, ... only (stad propose --stride 2): v1's frame-2 box is
+    # not missed, it was never asked for
+    gt = _gt()
+    props = {k: v for k, v in _as_proposals(gt).items() if not k.endswith(',0002')}
+    assert proposal_recall(props, gt, videos=['s/v1'])['recall@0.5'] == pytest.approx(2 / 3)
+    rep = proposal_recall(props, gt, videos=['s/v1'], stride=2)
+    assert rep['recall@0.5'] == 1.0 and rep['gt_boxes'] == 2 and rep['gt_frames'] == 1
+
+
 def test_recall_thresholds_and_proposals_per_frame():
     gt = _gt()
     # frame 1 of v1: a box shifted so that IoU with the first person is 0.6

@@ -14,20 +14,12 @@ import sys
 import tempfile
 import time
 
-import numpy as np
-
 import stad  # noqa: F401  (compat fixes before any mmaction import)
-from stad.evaluation.upstream import fixed_iou3dt_voc
 from stad.evaluation import MultiSportsMAP, synthetic_dets, synthetic_gt
+from stad.evaluation.upstream import fixed_iou3dt_voc
 from stad.evaluation.synthetic import as_mmaction_results
 from stad.evaluation.detections import detections_from_mmaction
 from stad.evaluation.functional import MULTISPORTS_EXCLUDED, frame_ap
-
-
-    t_iou = (tmax - tmin) / (max(b1[-1, 0], b2[-1, 0]) - min(b1[0, 0], b2[0, 0]))
-    t1 = b1[np.flatnonzero(b1[:, 0] == tmin)[0]:np.flatnonzero(b1[:, 0] == tmax)[0] + 1]
-    t2 = b2[np.flatnonzero(b2[:, 0] == tmin)[0]:np.flatnonzero(b2[:, 0] == tmax)[0] + 1]
-    return iou3d_voc(t1, t2) * t_iou
 
 
 def main(argv=None) -> int:
