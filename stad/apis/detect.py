@@ -404,12 +404,15 @@ def load_proposals(path: str) -> dict[str, np.ndarray]:
     return data
 
 
-def report_for_files(root: str, files: Mapping[str, str], *, out: str | None = None) -> dict:
-    """Proposal report of existing pickles ``{split: path}`` against ``root``'s GT."""
+def report_for_files(root: str, files: Mapping[str, str], *, out: str | None = None,
+                     stride: int = 1) -> dict:
+    """Proposal report of existing pickles ``{split: path}`` against ``root``'s GT;
+    ``stride``: the pickles hold frames 1, 1 + stride, ... only."""
     from ..data.gt import load_gt
     from ..data.proposals_report import proposal_report
     gt = load_gt(DataLayout(root).gt_file)
-    report = proposal_report({s: load_proposals(p) for s, p in files.items()}, gt)
+    report = proposal_report({s: load_proposals(p) for s, p in files.items()}, gt,
+                             stride=stride)
     if out:
         write_report(report, out, files=dict(files))
     return report

@@ -14,6 +14,9 @@ def register(sub) -> None:
     p.add_argument('--proposals', nargs='+', metavar='SPLIT=PKL',
                    help='pickles to score (default: ROOT/annotations/'
                         'multisports_proposals_{train,val}.pkl that exist)')
+    p.add_argument('--stride', type=int, default=1,
+                   help='the pickles were made with `stad propose --stride N`: only frames '
+                        '1, 1 + N, ... count (default 1)')
     p.add_argument('--out', help='JSON report (default: next to the first pickle)')
     p.set_defaults(func=_run)
 
@@ -36,6 +39,6 @@ def _run(args) -> int:
         if not files:
             raise StadError(f'no proposal pickles under {layout.ann_dir}; run `stad propose`')
     out = args.out or os.path.join(os.path.dirname(next(iter(files.values()))), REPORT_FILE)
-    print(format_report(report_for_files(args.root, files, out=out)))
+    print(format_report(report_for_files(args.root, files, out=out, stride=args.stride)))
     print(f'report: {out}')
     return 0

@@ -135,7 +135,7 @@ def test_proposal_report_cli(proposed, tiny_dataset, tmp_path, capsys):
     res, _ = proposed
     out = tmp_path / 'report.json'
     assert main(['proposal-report', '--root', tiny_dataset.root, '--proposals',
-                 f"val={res.files['val']}", '--out', str(out)]) == 0
+                 f"val={res.files['val']}", '--stride', '3', '--out', str(out)]) == 0
     assert 'recall@0.5' in capsys.readouterr().out
     assert json.load(open(out))['report']['val'] == res.report['val']
 
