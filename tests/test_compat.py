@@ -118,7 +118,8 @@ def _train_toy_runner(work_dir, max_epochs, resume=False):
         train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
         default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=1),
                            logger=dict(type='LoggerHook', interval=1)),
-        resume=resume, randomness=dict(seed=0), experiment_name=f'toy-{uuid.uuid4().hex}',  # own MessageHub: mmengine keeps them per name
+        # a name of its own: mmengine keeps one MessageHub per name for the whole process
+        resume=resume, randomness=dict(seed=0), experiment_name=f'toy-{uuid.uuid4().hex}',
         default_scope='mmengine')
     runner.train()
     return os.path.join(str(work_dir), f'epoch_{max_epochs}.pth')
