@@ -84,12 +84,11 @@ def proposal_recall(proposals: Mapping[str, np.ndarray], gt: Mapping, *,
     """
     videos = sorted(gt['gttubes']) if videos is None else sorted(set(videos))
     wanted = set(videos)
-    gt_boxes = gt_boxes_per_frame(gt, wanted)
+    gt_boxes = {key: boxes for key, boxes in gt_boxes_per_frame(gt, wanted).items()
+                if (parse_img_key(key)[1] - 1) % stride == 0}
     hits = np.zeros(len(iou_thrs), dtype=np.int64)
     n_gt = 0
     for key, boxes in gt_boxes.items():
-        if (parse_img_key(key)[1] - 1) % stride:
-            continue
         n_gt += len(boxes)
         props = proposals.get(key)
         if props is None or len(props) == 0:
@@ -101,8 +100,7 @@ def proposal_recall(proposals: Mapping[str, np.ndarray], gt: Mapping, *,
         if parse_img_key(key)[0] in wanted:
             n_frames += 1
             n_props += len(props)
-    gt_frames = sum(1 for key in gt_boxes if (parse_img_key(key)[1] - 1) % stride == 0)
-    out = dict(videos=len(videos), gt_boxes=n_gt, gt_frames=gt_frames,
+    out = dict(videos=len(videos), gt_boxes=n_gt, gt_frames=len(gt_boxes),
                frames_with_proposals=n_frames, proposals=n_props,
                mean_proposals_per_frame=n_props / n_frames if n_frames else 0.0)
     for t, h in zip(iou_thrs, hits):
