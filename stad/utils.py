@@ -5,6 +5,7 @@ import importlib
 # adds its module here once it registers something.
 REGISTERING_MODULES: list = [
     'stad.evaluation',
+    'stad.data.transforms',
 ]
 
 

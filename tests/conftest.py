@@ -4,7 +4,11 @@
 160x120: 3 train, 1 val; both sports), with annotations converted
 (``annotations/``: COCO json, AVA csv, label map) and every frame extracted
 (``rawframes/``). Session-scoped and read-only: copy it before changing anything.
+
+The decoded-frame cache (stad.data.transforms) goes to a temp folder, not ~/.cache.
 """
+import os
+
 import pytest
 
 import stad  # noqa: F401  (compat fixes before any mmaction.models import)
@@ -21,3 +25,14 @@ def tiny_dataset(tmp_path_factory):
     convert_gt(layout)
     extract_frames(layout, frames='all', workers=1, progress=False)
     return layout
+
+
+@pytest.fixture(scope='session', autouse=True)
+def _frame_cache_dir(tmp_path_factory):
+    old = os.environ.get('STAD_CACHE_DIR')
+    os.environ['STAD_CACHE_DIR'] = str(tmp_path_factory.mktemp('frame_cache'))
+    yield
+    if old is None:
+        os.environ.pop('STAD_CACHE_DIR', None)
+    else:
+        os.environ['STAD_CACHE_DIR'] = old

@@ -18,6 +18,10 @@ BUILD_ARGS = {
     'metrics': {
         'MultiSportsMAP': lambda tmp: dict(ann_file=_tiny_gt(tmp)),
     },
+    'transforms': {
+        'CachedDecordInit': lambda tmp: dict(cache_dir=tmp),
+        'CachedDecordDecode': lambda tmp: dict(),
+    },
 }
 
 

@@ -33,10 +33,10 @@ import numpy as np
 from ..data.layout import MULTISPORTS_AVA_KWARGS, DataLayout, img_key, parse_img_key
 from ..errors import StadError
 
-# Keys the val pipeline's transforms before decoding produce (or read); the steps we
-# replace by indexing ``frames`` directly.
-_LOADING_STEPS = ('DecordInit', 'OpenCVInit', 'PyAVInit', 'RawFrameDecode')
-_DECODE_STEPS = ('DecordDecode', 'OpenCVDecode', 'PyAVDecode', 'RawFrameDecode')
+# The test pipeline's frame decoding steps: clips index ``frames`` directly instead, and
+# the steps after the last of these build the model input.
+_DECODE_STEPS = ('DecordDecode', 'CachedDecordDecode', 'OpenCVDecode', 'PyAVDecode',
+                 'RawFrameDecode')
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ class RunOptions:
     det_iters: int | None = None  # override the configs' training length
     action_iters: int | None = None
     propose_score_thr: float = 0.3
-    propose_train_stride: int = 2
+    propose_train_stride: int = 4
     eval_mode: str = 'all_frames'
     demo: bool = True
 
@@ -170,7 +170,7 @@ def build_stages(o: RunOptions) -> list[Stage]:
         out = {}
         # Training the action model only learns from proposals that overlap a ground-truth
         # box at IoU >= 0.9 (its assigner; ground truth is added as proposals too), so on
-        # train keyframes at a stride suffice (--propose-train-stride, default 2: a
+        # train keyframes at a stride suffice (--propose-train-stride, default 4: a
         # keyframe without proposals still trains on its ground-truth boxes); val gets
         # every frame, because the official protocol counts detections on every frame.
         for split, stride in (('train', o.propose_train_stride), ('val', 1)):
