@@ -6,6 +6,7 @@ into an uncompressed ``.npy`` file in a cache folder, and every later clip is re
 by memory map. Training samples many short clips from the same few videos; opening and
 seeking an mp4 for every clip costs ~15 ms per sample on the synthetic dataset (320x240),
 CPU time that the decoding workers take from the training step on a 2-core machine.
+The cache folder is ``$STAD_CACHE_DIR`` if set, else ``.stad_frames`` beside the videos.
 The frames are exactly those decord returns (the cache is decord's output), so results
 equal the uncached pipeline's.
 
@@ -27,12 +28,11 @@ from ..io import atomic_path
 from ..registry import TRANSFORMS
 
 
-def default_cache_dir() -> str:
-    """``$STAD_CACHE_DIR``, else ``$XDG_CACHE_HOME/stad/frames`` (``~/.cache/stad/frames``)."""
-    if os.environ.get('STAD_CACHE_DIR'):
-        return os.environ['STAD_CACHE_DIR']
-    base = os.environ.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache')
-    return os.path.join(base, 'stad', 'frames')
+def default_cache_dir(video: str) -> str:
+    """``$STAD_CACHE_DIR`` if set, else ``.stad_frames`` in the video's folder (deleting
+    the dataset deletes its cache; nothing piles up elsewhere across clones)."""
+    return os.environ.get('STAD_CACHE_DIR') or os.path.join(
+        os.path.dirname(os.path.abspath(video)), '.stad_frames')
 
 
 def cached_frames_path(video: str, cache_dir: str) -> str:
@@ -59,9 +59,13 @@ def load_decoded(video: str, cache_dir: str) -> np.ndarray:
         except Exception as e:  # decord raises its own DECORDError
             raise StadError(f'cannot decode video {video}: {e}') from e
         # two workers may decode the same video at once; the rename makes either win whole
-        with atomic_path(path) as tmp:
-            with open(tmp, 'wb') as f:
-                np.save(f, frames)
+        try:
+            with atomic_path(path) as tmp:
+                with open(tmp, 'wb') as f:
+                    np.save(f, frames)
+        except OSError as e:
+            raise StadError(f'cannot write the frame cache of {video} to {cache_dir} ({e}); '
+                            'set $STAD_CACHE_DIR or the transform\'s cache_dir') from e
     return np.load(path, mmap_mode='r')
 
 
@@ -78,7 +82,8 @@ class CachedDecordInit(BaseTransform):
         self.cache_dir = cache_dir
 
     def transform(self, results: dict) -> dict:
-        frames = load_decoded(results['filename'], self.cache_dir or default_cache_dir())
+        video = results['filename']
+        frames = load_decoded(video, self.cache_dir or default_cache_dir(video))
         results['total_frames'] = len(frames)
         results['video_reader'] = frames
         return results

@@ -66,3 +66,20 @@ def test_bad_videos_name_the_file(tmp_path):
     with pytest.raises(StadError, match='cannot decode video .*broken.mp4'):
         init(_sample(str(broken), [0]))
     assert not os.path.exists(tmp_path / 'cache') or not os.listdir(tmp_path / 'cache')
+
+
+def test_default_cache_is_beside_the_videos(tiny_dataset, tmp_path, monkeypatch):
+    import shutil
+    video = str(tmp_path / 'v.mp4')
+    shutil.copy(_first_video(tiny_dataset), video)
+    monkeypatch.delenv('STAD_CACHE_DIR', raising=False)
+    CachedDecordInit()(_sample(video, [0]))
+    assert len(os.listdir(tmp_path / '.stad_frames')) == 1
+
+
+def test_unwritable_cache_names_the_video(tiny_dataset, tmp_path):
+    blocker = tmp_path / 'file'
+    blocker.write_text('')  # a file where the cache folder should be
+    with pytest.raises(StadError, match='cannot write the frame cache of .*mp4'):
+        CachedDecordInit(cache_dir=str(blocker / 'cache'))(
+            _sample(_first_video(tiny_dataset), [0]))
