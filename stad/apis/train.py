@@ -27,13 +27,35 @@ def load_config(config: str, *, work_dir: str | None = None,
         raise StadError(f'config file not found: {config}')
     cfg = Config.fromfile(config)
     opts = cfg_options if isinstance(cfg_options, dict) else parse_cfg_options(cfg_options)
+    old_iters = cfg.get('train_cfg', {}).get('max_iters')
     if opts:
         cfg.merge_from_dict(opts)
+    new_iters = cfg.get('train_cfg', {}).get('max_iters')
+    if old_iters and new_iters and new_iters != old_iters \
+            and not any(k.startswith('param_scheduler') for k in opts):
+        rescale_schedule(cfg, old_iters, new_iters)
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = os.path.join('work_dirs', os.path.splitext(os.path.basename(config))[0])
     return cfg
+
+
+def rescale_schedule(cfg, old_iters: int, new_iters: int) -> None:
+    """Stretch the iteration-based LR schedule of ``cfg`` from ``old_iters`` to
+    ``new_iters`` (``begin``, ``end``, ``T_max``, ``milestones``; values beyond
+    ``old_iters``, such as an open ``end``, stay), so that a shortened run still warms up
+    and decays its learning rate over its own length."""
+    ratio = new_iters / old_iters
+    schedulers = cfg.get('param_scheduler') or []
+    for sched in schedulers if isinstance(schedulers, list) else [schedulers]:
+        if sched.get('by_epoch', True):
+            continue
+        for key in ('begin', 'end', 'T_max'):
+            if isinstance(sched.get(key), int) and 0 < sched[key] <= old_iters:
+                sched[key] = max(1, round(sched[key] * ratio))
+        if sched.get('milestones'):
+            sched['milestones'] = [max(1, round(m * ratio)) for m in sched['milestones']]
 
 
 def train(config: str, *, work_dir: str | None = None, resume: bool = False,

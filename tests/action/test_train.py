@@ -4,7 +4,7 @@ import json
 import math
 import os
 
-from action_helpers import CPU_CONFIG, tiny_cfg_options
+from action_helpers import CPU_CONFIG, ROOT, tiny_cfg_options
 
 
 def _train_logs(work_dir):
@@ -37,3 +37,16 @@ def test_train_then_resume(action_data, tmp_path):
     iters = sorted(r['iter'] for r in _train_logs(work_dir))
     assert iters == [1, 2, 3, 4], iters
     assert all(math.isfinite(r['loss']) for r in _train_logs(work_dir))
+
+
+def test_shorter_run_shortens_the_lr_schedule():
+    from stad.apis.train import load_config
+    cfg = load_config(CPU_CONFIG, cfg_options={'train_cfg.max_iters': 300})
+    warmup, cosine = cfg.param_scheduler
+    full = load_config(CPU_CONFIG).train_cfg.max_iters
+    assert cosine.T_max == cosine.end == 300  # decays over the run, not over `full`
+    assert warmup.end == round(50 * 300 / full)
+    det = load_config(os.path.join(
+        ROOT, 'configs/detection/faster-rcnn_r18-c32-fpn64_scratch-1xb4-600it_synthetic-person.py'),
+        cfg_options={'train_cfg.max_iters': 300})
+    assert det.param_scheduler[1].milestones == [225, 270]
