@@ -4,16 +4,18 @@
 # Paths as in stad/data/layout.py::DataLayout('data/synthetic').
 #
 # Sizing (2 CPU cores): 4 frames x 160 px short side, batch 8. Step time varies with the
-# machine: ~0.27 s (1200 iterations in about 5.5 minutes) on the one this was tuned on,
-# 0.65-0.8 s (about 14 minutes) on another of the same kind, 2026-11-25. Clips span 13 frames,
-# about one cycle of the synthetic actions (10-16 frames), so the motion is in every clip.
+# machine: ~0.27 s (1200 iterations in about 5.5 minutes) on the one this was first tuned
+# on, 0.6-0.7 s (854 s for 1200 iterations in `make run`) on another of the same kind,
+# 2026-11-25. Clips span 13 frames, about one cycle of the synthetic actions (10-16
+# frames), so the motion is in every clip.
 # Measured on a 72-video synthetic set with GT-jittered proposals (frame-mAP@0.5, val):
 # 8x2 frames at 112 px, 600 it: 0.47; at 160 px: 0.53; 4x4 frames at 160 px, 1200 it: 0.63.
 # The larger input shows limbs (people are 45-80 px tall at 112 px); the shorter clip
 # buys twice the iterations, and the loss was still falling at 600.
 # Shorter runs lose a lot (stad run's evaluation: every class x detector score, every
 # frame): 1200 it: 0.776; 600 it at lr 4e-3: 0.608; 128 px, 900 it: 0.613; res3 inflated
-# too, 700 it: 0.728.
+# too, 700 it: 0.728. res5 at stride 32 (spatial_strides (1, 2, 2, 2)) is 1.6x faster a
+# step but learns far slower (loss 0.95 at iteration 740 vs 0.33), so res5 keeps stride 16.
 _base_ = ['mmaction::detection/slowonly/'
           'slowonly_kinetics400-pretrained-r50_8xb16-4x16x1-8e_multisports-rgb.py']
 
@@ -31,9 +33,10 @@ model = dict(
         depth=18,
         base_channels=16,
         # Temporal (3x3x3) convolutions in the first block of res4 and res5, 2D (1x3x3) in
-        # the second: 0.44 s a step instead of 0.55 (both blocks 3D, upstream's inflate
-        # (0, 0, 1, 1)), side by side on random data; the training loss follows the same
-        # curve (0.32 at iteration 740 vs 0.31).
+        # the second: 1.23x faster a step than both blocks 3D (upstream's inflate
+        # (0, 0, 1, 1); tools/benchmarks/bench_action_train.py), with the same training
+        # loss curve (0.32 at iteration 740 vs 0.31) and frame-mAP@0.5 (0.794 vs 0.776 on
+        # the same proposals).
         inflate=(0, 0, (1, 0), (1, 0)),
         pretrained=None),
     roi_head=dict(
