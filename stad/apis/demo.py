@@ -150,7 +150,8 @@ class VideoFrames:
         inds = [int(i) for i in indices]
         if inds and not (0 <= min(inds) and max(inds) < self.num_frames):
             raise StadError(f'{self.path}: frame index out of 0..{self.num_frames - 1}')
-        return self._track(self._reader.get_batch(inds).asnumpy())
+        from .action import read_batch
+        return self._track(read_batch(self._reader, inds))
 
     def get_batch(self, indices: Sequence[int]) -> _Batch:
         return _Batch(self.frames(indices))
