@@ -83,6 +83,8 @@ class CachedDecordInit(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         video = results['filename']
+        if os.path.splitext(video)[1] == '':
+            video += '.mp4'  # as DecordInit: AVA-style names may omit the extension
         frames = load_decoded(video, self.cache_dir or default_cache_dir(video))
         results['total_frames'] = len(frames)
         results['video_reader'] = frames

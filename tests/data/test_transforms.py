@@ -45,7 +45,9 @@ def test_decodes_each_video_once(tiny_dataset, tmp_path):
     assert os.listdir(tmp_path) == [os.path.basename(path)]  # no temp file left
     stamp = os.stat(path).st_mtime_ns
     init(_sample(video, [1]))
+    init(_sample(video[:-len('.mp4')], [1]))  # AVA-style name without extension
     assert os.stat(path).st_mtime_ns == stamp
+    assert len(os.listdir(tmp_path)) == 1
 
 
 def test_rewritten_video_gets_a_new_cache_file(tiny_dataset, tmp_path):
