@@ -5,9 +5,8 @@
 (``annotations/``: COCO json, AVA csv, label map) and every frame extracted
 (``rawframes/``). Session-scoped and read-only: copy it before changing anything.
 
-The decoded-frame cache (stad.data.transforms) goes to a temp folder, not ~/.cache.
+The decoded-frame cache (stad.data.transforms) goes to a temp folder ($STAD_CACHE_DIR).
 """
-import os
 
 import pytest
 
@@ -29,10 +28,6 @@ def tiny_dataset(tmp_path_factory):
 
 @pytest.fixture(scope='session', autouse=True)
 def _frame_cache_dir(tmp_path_factory):
-    old = os.environ.get('STAD_CACHE_DIR')
-    os.environ['STAD_CACHE_DIR'] = str(tmp_path_factory.mktemp('frame_cache'))
-    yield
-    if old is None:
-        os.environ.pop('STAD_CACHE_DIR', None)
-    else:
-        os.environ['STAD_CACHE_DIR'] = old
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv('STAD_CACHE_DIR', str(tmp_path_factory.mktemp('frame_cache')))
+        yield

@@ -29,6 +29,7 @@ from typing import Any, Iterator, Mapping, Sequence
 import numpy as np
 
 from ..errors import StadError
+from .action import read_batch
 from .tracking import IoUTracker
 
 
@@ -150,7 +151,6 @@ class VideoFrames:
         inds = [int(i) for i in indices]
         if inds and not (0 <= min(inds) and max(inds) < self.num_frames):
             raise StadError(f'{self.path}: frame index out of 0..{self.num_frames - 1}')
-        from .action import read_batch
         return self._track(read_batch(self._reader, inds))
 
     def get_batch(self, indices: Sequence[int]) -> _Batch:

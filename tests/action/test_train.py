@@ -46,7 +46,6 @@ def test_shorter_run_shortens_the_lr_schedule():
     full = load_config(CPU_CONFIG).train_cfg.max_iters
     assert cosine.T_max == cosine.end == 300  # decays over the run, not over `full`
     assert warmup.end == round(50 * 300 / full)
-    det = load_config(os.path.join(
-        ROOT, 'configs/detection/faster-rcnn_r18-c32-fpn64_scratch-1xb4-600it_synthetic-person.py'),
-        cfg_options={'train_cfg.max_iters': 300})
+    from stad.apis.pipeline import SYNTH_DET_CONFIG
+    det = load_config(os.path.join(ROOT, SYNTH_DET_CONFIG), cfg_options={'train_cfg.max_iters': 300})
     assert det.param_scheduler[1].milestones == [225, 270]

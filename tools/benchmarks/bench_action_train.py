@@ -21,8 +21,7 @@ import tempfile
 import time
 
 import stad  # noqa: F401  (compat fixes before any mmaction import)
-
-DEFAULT_CONFIG = 'configs/action/slowonly_scratch-r18-c16_1xb8-4x4x1-1200i_synthetic-rgb.py'
+from stad.apis.pipeline import SYNTH_ACTION_CONFIG
 
 
 def _median(xs):
@@ -124,7 +123,7 @@ def clip_loading(cfg, n: int) -> dict:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--config', default=DEFAULT_CONFIG)
+    p.add_argument('--config', default=SYNTH_ACTION_CONFIG)
     p.add_argument('--reps', type=int, default=5, help='interleaved repetitions of 3 steps')
     p.add_argument('--samples', type=int, default=64, help='clips to load per pipeline')
     a = p.parse_args(argv)
