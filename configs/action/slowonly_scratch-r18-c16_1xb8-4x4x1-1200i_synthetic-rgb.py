@@ -68,7 +68,7 @@ multisports_kwargs = dict(fps=1, timestamp_start=1, start_index=0, use_frames=Fa
 # Each video is decoded once into a frame cache (.stad_frames beside the videos, or
 # $STAD_CACHE_DIR; 18 MiB per synthetic video) and clips are read from it: decord's open
 # + seek per clip took ~15 ms a sample in the loading workers, CPU the training step needs
-# (1.9 ms from the cache, bench_action_train.py). Real-data configs keep decord.
+# (1.3 ms from the cache, bench_action_train.py). Real-data configs keep decord.
 train_pipeline = [
     dict(type='stad.CachedDecordInit'),
     dict(type='SampleAVAFrames', clip_len=clip_len, frame_interval=frame_interval),

@@ -45,12 +45,20 @@ def cached_frames_path(video: str, cache_dir: str) -> str:
     return os.path.join(cache_dir, f'{name}-{digest}.npy')
 
 
+# cache file -> its memory map, opened once per process (the file name carries the video's
+# size and modification time, so a rewritten video maps its own new file)
+_MAPPED: dict[str, np.ndarray] = {}
+
+
 def load_decoded(video: str, cache_dir: str) -> np.ndarray:
     """Every frame of ``video`` (T, H, W, 3 uint8 RGB, as decord decodes it), memory-mapped
     from the cache; decodes and writes the cache file first if it is missing."""
     if not os.path.isfile(video):
         raise StadError(f'video not found: {video}')
     path = cached_frames_path(video, cache_dir)
+    frames = _MAPPED.get(path)
+    if frames is not None:
+        return frames
     if not os.path.isfile(path):
         import decord
         try:
@@ -66,7 +74,8 @@ def load_decoded(video: str, cache_dir: str) -> np.ndarray:
         except OSError as e:
             raise StadError(f'cannot write the frame cache of {video} to {cache_dir} ({e}); '
                             'set $STAD_CACHE_DIR or the transform\'s cache_dir') from e
-    return np.load(path, mmap_mode='r')
+    frames = _MAPPED[path] = np.load(path, mmap_mode='r')
+    return frames
 
 
 @TRANSFORMS.register_module()
