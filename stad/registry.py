@@ -18,7 +18,7 @@ TRANSFORMS = Registry('transform', parent=MMENGINE_TRANSFORMS, scope='stad',
                       locations=['stad.data'])
 METRICS = Registry('metric', parent=MMENGINE_METRICS, scope='stad',
                    locations=['stad.evaluation'])
-HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='stad', locations=['stad.engine'])
+HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='stad')  # none registered yet
 
 ALL_REGISTRIES = dict(models=MODELS, datasets=DATASETS, transforms=TRANSFORMS,
                       metrics=METRICS, hooks=HOOKS)

@@ -22,6 +22,9 @@ BUILD_ARGS = {
         'CachedDecordInit': lambda tmp: dict(cache_dir=tmp),
         'CachedDecordDecode': lambda tmp: dict(),
     },
+    'models': {
+        'ChannelsLastActionDataPreprocessor': lambda tmp: dict(format_shape='NCTHW'),
+    },
 }
 
 
@@ -40,6 +43,7 @@ def _tiny_gt(tmp):
 
 def _registered():
     for reg_name, reg in ALL_REGISTRIES.items():
+        reg.import_from_location()  # modules registered lazily, on first use in a config
         for name in reg.module_dict:
             yield reg_name, name
 
