@@ -4,10 +4,11 @@
 # Paths as in stad/data/layout.py::DataLayout('data/synthetic').
 #
 # Sizing (2 CPU cores): 4 frames x 160 px short side, batch 8. Step time varies with the
-# machine: ~0.27 s (1200 iterations in about 5.5 minutes) on the one this was first tuned
-# on, 0.6-0.7 s (854 s for 1200 iterations in `make run`) on another of the same kind,
-# 2026-11-25. Clips span 13 frames, about one cycle of the synthetic actions (10-16
-# frames), so the motion is in every clip.
+# machine: ~0.27 s (1200 iterations in about 5.5 minutes) with an earlier, heavier layout
+# on the one this was first tuned on; on another of the same kind, 2026-11-25, 0.6-0.7 s
+# with that layout and 0.4-0.45 s with this one (507 s for 1200 iterations in `make run`).
+# Clips span 13 frames, about one cycle of the synthetic actions (10-16 frames), so the
+# motion is in every clip.
 # Measured on a 72-video synthetic set with GT-jittered proposals (frame-mAP@0.5, val):
 # 8x2 frames at 112 px, 600 it: 0.47; at 160 px: 0.53; 4x4 frames at 160 px, 1200 it: 0.63.
 # The larger input shows limbs (people are 45-80 px tall at 112 px); the shorter clip
