@@ -60,14 +60,11 @@ def model_steps(cfg, reps: int) -> dict:
         return out
 
     default_pp = dict(cfg.model.data_preprocessor, type='mmaction.ActionDataPreprocessor')
-    variants = {
-        'stad config': cfg.model,
-        'default memory format': dict(copy.deepcopy(cfg.model), data_preprocessor=default_pp),
-        'and upstream res4/res5 layout': dict(copy.deepcopy(cfg.model),
-                                              data_preprocessor=default_pp),
-    }
-    variants['and upstream res4/res5 layout']['backbone'].update(inflate=(0, 0, 1, 1),
-                                                                 stage_blocks=None)
+    default_fmt = dict(copy.deepcopy(cfg.model), data_preprocessor=default_pp)
+    upstream = copy.deepcopy(default_fmt)
+    upstream['backbone'].update(inflate=(0, 0, 1, 1), stage_blocks=None)
+    variants = {'stad config': cfg.model, 'default memory format': default_fmt,
+                'and upstream res4/res5 layout': upstream}
     steps = {}
     for name, model_cfg in variants.items():
         torch.manual_seed(0)
