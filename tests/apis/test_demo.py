@@ -84,6 +84,36 @@ def test_frame_source_counts_live_frames(tmp_path):
     assert n == 3 and src.peak_live_frames == 3  # 0, 5, 10, one at a time
 
 
+class _Spy:
+    """Forwards to a decord reader and records get_batch / seek calls."""
+
+    def __init__(self, reader):
+        self.reader, self.calls = reader, []
+
+    def get_batch(self, inds):
+        self.calls.append(('get_batch', list(inds)))
+        return self.reader.get_batch(inds)
+
+    def seek(self, pos):
+        self.calls.append(('seek', pos))
+        return self.reader.seek(pos)
+
+
+def test_frames_stop_decord_read_ahead(tmp_path):
+    # decord keeps decoding past the last read frame and buffers it, so memory grows with
+    # the video's length unless the reader seeks back after each read (dmlc/decord#197)
+    import decord
+    path = make_video(tmp_path / 'v.mp4', 30)
+    src = VideoFrames(path)
+    spy = src._reader = _Spy(src._reader)
+    got = src.frames([3, 17])
+    assert spy.calls == [('get_batch', [3, 17]), ('seek', 0)]
+    want = decord.VideoReader(path).get_batch([3, 17]).asnumpy()
+    assert np.array_equal(got, want)
+    # and the next read after the seek still returns the frames asked for
+    assert np.array_equal(src.frames([17])[0], want[1])
+
+
 def test_demo_writes_every_frame_with_bounded_memory(tmp_path, tiny_models):
     import decord
 
