@@ -46,8 +46,9 @@ model = dict(
         # network's multiply-adds with upstream's two inflated blocks (upstream's layout is
         # 1.75-1.94x slower a step: bench_action_train.py). Against the previous layout (one
         # 3D block in res4 and in res5), same proposals, 1200 it: frame-mAP@0.5 0.778 vs
-        # 0.794, v-mAP@0.2 0.632 vs 0.644, v-mAP@0.5 0.272 vs 0.235 (one run each), with
-        # 0.40-0.45 s a logged step against 0.6-0.7 s in the same week's runs.
+        # 0.794, v-mAP@0.2 0.632 vs 0.644, v-mAP@0.5 0.272 vs 0.235, with 0.40-0.45 s a
+        # logged step against 0.6-0.7 s in the same week's runs. A second run of this
+        # layout on the same proposals gave 0.709: runs spread more than the layouts differ.
         inflate=(0, 0, (1, 1), (0, )),
         stage_blocks=(2, 2, 2, 1),
         pretrained=None),
