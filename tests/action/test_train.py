@@ -6,6 +6,8 @@ import os
 
 from action_helpers import CPU_CONFIG, ROOT, tiny_cfg_options
 
+from stad.apis.pipeline import SYNTH_DET_CONFIG
+
 
 def _train_logs(work_dir):
     """Every training log line (dicts with 'iter' and 'loss') of the run's scalars.json."""
@@ -46,6 +48,5 @@ def test_shorter_run_shortens_the_lr_schedule():
     full = load_config(CPU_CONFIG).train_cfg.max_iters
     assert cosine.T_max == cosine.end == 300  # decays over the run, not over `full`
     assert warmup.end == round(50 * 300 / full)
-    from stad.apis.pipeline import SYNTH_DET_CONFIG
     det = load_config(os.path.join(ROOT, SYNTH_DET_CONFIG), cfg_options={'train_cfg.max_iters': 300})
     assert det.param_scheduler[1].milestones == [225, 270]

@@ -4,22 +4,19 @@ The detector and action model here have random weights (no trained checkpoints i
 unit test): these tests check shapes, flow, files and messages, not accuracy. The
 detector's score threshold is 0 so that random boxes exist on every keyframe.
 """
-import glob
 import os
 import numpy as np
 import pytest
 
 from stad.apis.demo import (DemoOptions, VideoFrames, demo_keyframes, read_label_map,
                             top_actions)
+from stad.apis.pipeline import SYNTH_ACTION_CONFIG, SYNTH_DET_CONFIG
 from stad.errors import StadError
 from stad.visualization.demo import write_mp4
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-# the CPU detector config of the synthetic dataset (its iteration count is in the name)
-DET_CONFIG = glob.glob(os.path.join(
-    ROOT, 'configs', 'detection', 'faster-rcnn_r18-c32-fpn64_scratch-*_synthetic-person.py'))[0]
-ACTION_CONFIG = os.path.join(
-    ROOT, 'configs', 'action', 'slowonly_scratch-r18-c16_1xb8-4x4x1-1200i_synthetic-rgb.py')
+DET_CONFIG = os.path.join(ROOT, SYNTH_DET_CONFIG)
+ACTION_CONFIG = os.path.join(ROOT, SYNTH_ACTION_CONFIG)
 W, H = 96, 72
 
 
