@@ -53,6 +53,9 @@ class ActionModel:
         class_names: names from the config's ``class_names`` if any, else ``None``.
         person_det_score_thr: the val dataset's proposal score threshold (AVADataset's
             ``person_det_score_thr``); :func:`select_proposals` applies it.
+        flip_test: average each box's class probabilities with those of the mirrored
+            clip and box (the config's ``stad_flip_test``; mmaction2's own test loop,
+            ``mim test``, does not flip).
     """
     model: Any
     cfg: Any
@@ -62,6 +65,7 @@ class ActionModel:
     num_classes: int
     class_names: tuple | None
     person_det_score_thr: float
+    flip_test: bool = False
 
     @property
     def clip_window(self) -> int:
@@ -94,7 +98,8 @@ def _split_pipeline(cfg) -> tuple[dict, list]:
 
 
 def load_action_model(config: str | Any, checkpoint: str | None = None, *,
-                      device: str = 'cpu', cfg_options: Mapping | None = None) -> ActionModel:
+                      device: str = 'cpu', cfg_options: Mapping | None = None,
+                      flip_test: bool | None = None) -> ActionModel:
     """Build the action model of an mmaction2 config and load its weights.
 
     Args:
@@ -102,6 +107,8 @@ def load_action_model(config: str | Any, checkpoint: str | None = None, *,
         checkpoint: ``.pth`` written by training; ``None`` keeps random weights (tests).
         device: torch device, ``'cpu'`` on this project's machines.
         cfg_options: config overrides, ``{'a.b': value}``.
+        flip_test: horizontal-flip test-time augmentation (:class:`ActionModel`);
+            ``None`` takes the config's ``stad_flip_test`` (default ``False``).
 
     Raises:
         StadError: missing config/checkpoint, or a test pipeline without clip sampling.
@@ -145,7 +152,8 @@ def load_action_model(config: str | Any, checkpoint: str | None = None, *,
         model=model, cfg=cfg, clip_len=int(sample['clip_len']),
         frame_interval=int(sample.get('frame_interval', 2)), transforms=transforms,
         num_classes=int(head.num_classes), class_names=tuple(names) if names else None,
-        person_det_score_thr=float(dataset_cfg.get('person_det_score_thr', 0.9)))
+        person_det_score_thr=float(dataset_cfg.get('person_det_score_thr', 0.9)),
+        flip_test=bool(cfg.get('stad_flip_test', False) if flip_test is None else flip_test))
 
 
 def clip_indices(keyframe: int, num_frames: int, *, clip_len: int,
@@ -280,14 +288,24 @@ def predict_keyframes(am: ActionModel, frames, keyframes: Sequence[int],
             data = model.data_preprocessor(
                 dict(inputs=[p['inputs'] for p in packed],
                      data_samples=[p['data_samples'] for p in packed]), training=False)
-            x = model.extract_feat(data['inputs'])
-            samples = data['data_samples']
+            inputs, samples = data['inputs'], data['data_samples']
+            metas = [d.metainfo for d in samples]
             rois = bbox2roi([d.proposals.bboxes for d in samples])
-            # the RoI head's own forward on all boxes of the batch at once (its predict()
-            # takes one sample); scores as BBoxHeadAVA._predict_by_feat_single makes them
-            cls = model.roi_head._bbox_forward(x, rois, [d.metainfo for d in samples])
-            cls = cls['cls_score']
-            probs = cls.sigmoid() if head.multilabel else cls.softmax(dim=-1)
+
+            def scores(inputs, rois):
+                # the RoI head's own forward on all boxes of the batch at once (its
+                # predict() takes one sample); scores as BBoxHeadAVA makes them
+                cls = model.roi_head._bbox_forward(
+                    model.extract_feat(inputs), rois, metas)['cls_score']
+                return cls.sigmoid() if head.multilabel else cls.softmax(dim=-1)
+
+            probs = scores(inputs, rois)
+            if am.flip_test:
+                # mirror clip and boxes as mmaction2's Flip does: x -> width - x
+                width = inputs.shape[-1]
+                mirrored = rois.clone()
+                mirrored[:, 1], mirrored[:, 3] = width - rois[:, 3], width - rois[:, 1]
+                probs = (probs + scores(inputs.flip(-1), mirrored)) / 2
         per = probs.split([len(d.proposals.bboxes) for d in samples], 0)
         for i, p in zip(chunk, per):
             out[i] = p.cpu().numpy().astype(np.float32)

@@ -12,7 +12,9 @@ def action_model(action_data):
     from stad.apis.action import load_action_model
     root, proposals = action_data
     torch.manual_seed(0)
-    am = load_action_model(CPU_CONFIG, None, cfg_options=tiny_cfg_options(root, proposals))
+    # flip_test off: mmaction2's test_step (compared with below) does not flip
+    am = load_action_model(CPU_CONFIG, None, cfg_options=tiny_cfg_options(root, proposals),
+                           flip_test=False)
     # random weights give near-uniform softmax; spread the logits so a mismatch shows
     with torch.no_grad():
         am.model.roi_head.bbox_head.fc_cls.weight.mul_(20)
@@ -72,6 +74,24 @@ def test_shapes_pixels_and_empty(action_model):
     out_px = predict_keyframes(action_model, frames, [1, 15, 30], pix, normalized=False)
     for a, b in zip(out, out_px):
         np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_flip_test_averages_the_mirrored_clip(action_model):
+    import dataclasses
+    from stad.apis.action import load_action_model, predict_keyframes
+    assert load_action_model(CPU_CONFIG).flip_test  # the synthetic config turns it on
+    rng = np.random.default_rng(1)
+    frames = rng.integers(0, 255, (30, 120, 160, 3), dtype=np.uint8)
+    boxes = [np.array([[0.1, 0.2, 0.4, 0.9], [0.5, 0.1, 0.7, 0.8]]), np.array([[0., 0., 1., 1.]])]
+    mirrored = [np.stack([1 - b[:, 2], b[:, 1], 1 - b[:, 0], b[:, 3]], 1) for b in boxes]
+    plain = predict_keyframes(action_model, frames, [10, 20], boxes)
+    flipped = predict_keyframes(action_model, frames[:, :, ::-1], [10, 20], mirrored)
+    tta = predict_keyframes(dataclasses.replace(action_model, flip_test=True), frames,
+                            [10, 20], boxes)
+    for p, f, t in zip(plain, flipped, tta):
+        # the mirror view is a different view (log: the fixture's softmax is peaked)
+        assert not np.allclose(np.log(p), np.log(f), atol=0.5)
+        np.testing.assert_allclose(t, (p + f) / 2, rtol=1e-3, atol=1e-7)
 
 
 def test_short_video_and_bad_input_raise(action_model):

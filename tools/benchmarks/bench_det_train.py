@@ -1,0 +1,85 @@
+"""A training step of the synthetic person detector at its input size vs at the frames'
+own size (320x240, what it trained at before), side by side in one run.
+
+    python tools/benchmarks/bench_det_train.py [--config CFG] [--reps 5] [--batches 4]
+
+Both variants build the model from the config (same seed), take the same real training
+images through their own pipeline (the only difference is the Resize scale) and time
+``model.train_step`` (forward, backward, AdamW) on the same batches; repetitions are
+interleaved and medians reported. Needs the synthetic dataset's frames and COCO files
+(``make run`` writes them).
+"""
+import argparse
+import copy
+import os
+import sys
+import time
+
+import stad  # noqa: F401  (compat fixes before any mmdet import)
+from stad.apis.pipeline import SYNTH_DET_CONFIG
+
+
+def _variant(cfg, scale):
+    cfg = copy.deepcopy(cfg)
+    for t in cfg.train_dataloader.dataset.pipeline:
+        if t['type'] == 'Resize':
+            t['scale'] = scale
+    return cfg
+
+
+def _setup(cfg, n_batches):
+    import torch
+    from mmdet.registry import DATASETS, MODELS
+    from mmengine.dataset import pseudo_collate
+    from mmengine.optim import build_optim_wrapper
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.train()
+    optim = build_optim_wrapper(model, cfg.optim_wrapper)
+    ds = DATASETS.build(cfg.train_dataloader.dataset)
+    bs = cfg.train_dataloader.batch_size
+    step = max(1, len(ds) // (n_batches * bs))
+    batches = [pseudo_collate([ds[(b * bs + i) * step] for i in range(bs)])
+               for b in range(n_batches)]
+    return model, optim, batches
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    ap.add_argument('--config', default=SYNTH_DET_CONFIG)
+    ap.add_argument('--reps', type=int, default=5)
+    ap.add_argument('--batches', type=int, default=4)
+    args = ap.parse_args(argv)
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmdet')
+    cfg = Config.fromfile(args.config)
+    resize = next(t for t in cfg.train_dataloader.dataset.pipeline if t['type'] == 'Resize')
+    if not os.path.isdir(os.path.join(cfg.train_dataloader.dataset.data_root, 'rawframes')):
+        sys.exit(f'{args.config}: no frames under {cfg.train_dataloader.dataset.data_root}'
+                 f'rawframes (run `make run` or `stad run` first)')
+    variants = {f'config, input {tuple(resize["scale"])}': cfg,
+                'frames\' own size, input (320, 240)': _variant(cfg, (320, 240))}
+    built = {name: _setup(c, args.batches) for name, c in variants.items()}
+    times = {name: [] for name in built}
+    for model, optim, batches in built.values():  # warm-up
+        model.train_step(batches[0], optim)
+    for rep in range(args.reps):
+        for name, (model, optim, batches) in built.items():
+            t0 = time.perf_counter()
+            for b in batches:
+                model.train_step(b, optim)
+            times[name].append((time.perf_counter() - t0) / len(batches))
+        print(f'rep {rep + 1}/{args.reps}: ' + ', '.join(
+            f'{n} {t[-1]:.3f} s' for n, t in times.items()), flush=True)
+    med = {n: sorted(t)[len(t) // 2] for n, t in times.items()}
+    base = next(iter(med.values()))
+    bs = cfg.train_dataloader.batch_size
+    print(f'\ndetector training step, batch {bs}, {args.batches} real batches, '
+          f'median of {args.reps}:')
+    for n, m in med.items():
+        print(f'  {n:38s} {m:.3f} s  ({m / base:.2f}x)')
+
+
+if __name__ == '__main__':
+    main()
