@@ -49,7 +49,8 @@ train_pipeline = [
     dict(type='LoadAnnotations', with_bbox=True),
     # 3/4 of the synthetic 320x240 frames (people stay >= ~37 px tall); boxes are mapped
     # back to the frame. Against the frames' own size, 600 iterations each (2026-11-25):
-    # bbox AP50 0.946 vs 0.923-0.942, 0.46-0.50 s a step vs 0.55-0.71 s, and on a 16-video
+    # bbox AP50 0.946 and 0.937 vs 0.923-0.942; a step 0.399 s vs 0.541 s (1.35x,
+    # tools/benchmarks/bench_det_train.py, same batches side by side); on a 16-video
     # val split proposal recall@0.5 0.965 vs 0.962, @0.7 0.736 vs 0.712, 58 s vs 68 s
     # for its 1280 frames; one action model scored frame-mAP@0.5 0.812 vs 0.804 on them.
     dict(type='Resize', scale=(240, 180), keep_ratio=True),
