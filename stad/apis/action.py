@@ -237,6 +237,13 @@ def _prepare(am: ActionModel, frames, keyframe: int, boxes: np.ndarray, *, norma
     return results
 
 
+def _box_probs(model, inputs, rois, metas):
+    """Class probabilities of every RoI of a batch: the RoI head's own forward on all
+    boxes at once (its predict() takes one sample), scored as BBoxHeadAVA scores them."""
+    cls = model.roi_head._bbox_forward(model.extract_feat(inputs), rois, metas)['cls_score']
+    return cls.sigmoid() if model.roi_head.bbox_head.multilabel else cls.softmax(dim=-1)
+
+
 def predict_keyframes(am: ActionModel, frames, keyframes: Sequence[int],
                       boxes: Sequence[np.ndarray], *, normalized: bool = True,
                       batch_size: int = 8, video: str = 'video') -> list[np.ndarray]:
@@ -279,7 +286,6 @@ def predict_keyframes(am: ActionModel, frames, keyframes: Sequence[int],
         else:
             todo.append(i)
     model = am.model
-    head = model.roi_head.bbox_head
     for s in range(0, len(todo), batch_size):
         chunk = todo[s:s + batch_size]
         packed = [_prepare(am, frames, int(keyframes[i]), boxes[i], normalized=normalized,
@@ -291,21 +297,13 @@ def predict_keyframes(am: ActionModel, frames, keyframes: Sequence[int],
             inputs, samples = data['inputs'], data['data_samples']
             metas = [d.metainfo for d in samples]
             rois = bbox2roi([d.proposals.bboxes for d in samples])
-
-            def scores(inputs, rois):
-                # the RoI head's own forward on all boxes of the batch at once (its
-                # predict() takes one sample); scores as BBoxHeadAVA makes them
-                cls = model.roi_head._bbox_forward(
-                    model.extract_feat(inputs), rois, metas)['cls_score']
-                return cls.sigmoid() if head.multilabel else cls.softmax(dim=-1)
-
-            probs = scores(inputs, rois)
+            probs = _box_probs(model, inputs, rois, metas)
             if am.flip_test:
                 # mirror clip and boxes as mmaction2's Flip does: x -> width - x
                 width = inputs.shape[-1]
                 mirrored = rois.clone()
                 mirrored[:, 1], mirrored[:, 3] = width - rois[:, 3], width - rois[:, 1]
-                probs = (probs + scores(inputs.flip(-1), mirrored)) / 2
+                probs = (probs + _box_probs(model, inputs.flip(-1), mirrored, metas)) / 2
         per = probs.split([len(d.proposals.bboxes) for d in samples], 0)
         for i, p in zip(chunk, per):
             out[i] = p.cpu().numpy().astype(np.float32)

@@ -23,12 +23,8 @@ import tempfile
 import time
 
 import stad  # noqa: F401  (compat fixes before any mmaction import)
+from _timing import interleaved_medians
 from stad.apis.pipeline import SYNTH_ACTION_CONFIG
-
-
-def _median(xs):
-    xs = sorted(xs)
-    return xs[len(xs) // 2]
 
 
 def model_steps(cfg, reps: int) -> dict:
@@ -78,16 +74,10 @@ def model_steps(cfg, reps: int) -> dict:
             sum(v for k, v in losses.items() if 'loss' in k).backward()
             opt.step()
         step()  # warm-up
-        steps[name] = (step, [])
-    for _ in range(reps):
-        for step, times in steps.values():
-            t = time.perf_counter()
-            for _ in range(3):
-                step()
-            times.append((time.perf_counter() - t) / 3)
+        steps[name] = step
+    out = interleaved_medians(steps, reps, inner=3)
     print(f'model step: batch {batch} x {clip_len} frames x {h}x{w}, {len(boxes)} boxes a '
           f'clip, median of {reps} x 3 steps')
-    out = {name: _median(times) for name, (_, times) in steps.items()}
     for name, t in out.items():
         print(f'  {name:32s}{t:8.3f} s/step')
     base = out['stad config']

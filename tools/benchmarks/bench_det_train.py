@@ -11,11 +11,12 @@ interleaved and medians reported. Needs the synthetic dataset's frames and COCO 
 """
 import argparse
 import copy
+import itertools
 import os
 import sys
-import time
 
 import stad  # noqa: F401  (compat fixes before any mmdet import)
+from _timing import interleaved_medians
 from stad.apis.pipeline import SYNTH_DET_CONFIG
 
 
@@ -60,19 +61,19 @@ def main(argv=None):
                  f'rawframes (run `make run` or `stad run` first)')
     variants = {f'config, input {tuple(resize["scale"])}': cfg,
                 'frames\' own size, input (320, 240)': _variant(cfg, (320, 240))}
-    built = {name: _setup(c, args.batches) for name, c in variants.items()}
-    times = {name: [] for name in built}
-    for model, optim, batches in built.values():  # warm-up
-        model.train_step(batches[0], optim)
-    for rep in range(args.reps):
-        for name, (model, optim, batches) in built.items():
-            t0 = time.perf_counter()
-            for b in batches:
-                model.train_step(b, optim)
-            times[name].append((time.perf_counter() - t0) / len(batches))
-        print(f'rep {rep + 1}/{args.reps}: ' + ', '.join(
-            f'{n} {t[-1]:.3f} s' for n, t in times.items()), flush=True)
-    med = {n: sorted(t)[len(t) // 2] for n, t in times.items()}
+    steps = {}
+    for name, c in variants.items():
+        model, optim, batches = _setup(c, args.batches)
+        model.train_step(batches[0], optim)  # warm-up
+        batch_cycle = itertools.cycle(batches)
+        steps[name] = lambda m=model, o=optim, it=batch_cycle: m.train_step(next(it), o)
+
+    def progress(rep, last):
+        print(f'rep {rep + 1}/{args.reps}: '
+              + ', '.join(f'{n} {t:.3f} s' for n, t in last.items()), flush=True)
+
+    # one repetition: every variant takes each of the same batches once
+    med = interleaved_medians(steps, args.reps, inner=args.batches, on_rep=progress)
     base = next(iter(med.values()))
     bs = cfg.train_dataloader.batch_size
     print(f'\ndetector training step, batch {bs}, {args.batches} real batches, '
