@@ -63,10 +63,9 @@ model = dict(
             dropout_ratio=0.2)))
 
 # stad's inference API (`stad eval`, `stad run`'s eval, the demo) averages each box's class
-# probabilities over the clip and its mirror image (a second backbone pass). Five trained
-# models of this config, val split, same proposals: frame-mAP@0.5 0.719 -> 0.750,
-# 0.778 -> 0.825, 0.709 -> 0.747, 0.790 -> 0.809, 0.772 -> 0.819 (on a 16-video val
-# split: +0.005 to +0.037). mmaction2's test loop (`mim test`) does not flip.
+# probabilities over the clip and its mirror image (a second backbone pass): frame-mAP@0.5
+# +0.019 to +0.047 on five trained models of this config (figures in docs/evaluation.md
+# and README.md). mmaction2's test loop (`mim test`) does not flip.
 stad_flip_test = True
 
 dataset_type = 'AVADataset'
