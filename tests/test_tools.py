@@ -1,5 +1,6 @@
 """Every script under tools/ and demo/ starts and prints its usage (a script that no
-longer parses or imports is caught here, not by its first user)."""
+longer parses or imports is caught here, not by its first user). Modules whose name starts
+with an underscore are helpers imported by the scripts, not scripts."""
 import glob
 import os
 import subprocess
@@ -10,7 +11,8 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPTS = sorted(os.path.relpath(p, ROOT) for pattern in
                  ('tools/*.py', 'tools/*/*.py', 'demo/*.py')
-                 for p in glob.glob(os.path.join(ROOT, pattern)))
+                 for p in glob.glob(os.path.join(ROOT, pattern))
+                 if not os.path.basename(p).startswith('_'))
 
 
 @pytest.mark.parametrize('script', SCRIPTS)
