@@ -40,7 +40,7 @@ class RunOptions:
     det_config: str = SYNTH_DET_CONFIG
     action_config: str = SYNTH_ACTION_CONFIG
     synth: bool | None = None  # None: generate only if data_root is the synthetic default
-    seed: int = 0
+    seed: int = 0  # synthetic data and both trainings
     synth_videos: int = 72
     synth_val_videos: int = 8
     det_iters: int | None = None  # override the configs' training length
@@ -158,9 +158,13 @@ def build_stages(o: RunOptions) -> list[Stage]:
         extract_frames(lay, frames='annotated', gt=gt)
         return dict(videos=len(gt['nframes']), labels=list(gt['labels']))
 
+    # both trainings draw from the run's seed (mmengine's randomness.seed): on one machine
+    # a rerun repeats the figures, and --seed gives another draw
+    seed = {'randomness.seed': o.seed}
+
     def det_train():
         return _train_stage(o.det_config, det_dir,
-                            config_overrides('det', o.data_root, o.det_iters),
+                            {**config_overrides('det', o.data_root, o.det_iters), **seed},
                             {'bbox_AP50': 'coco/bbox_mAP_50', 'bbox_AP': 'coco/bbox_mAP'})
 
     def propose():
@@ -187,7 +191,7 @@ def build_stages(o: RunOptions) -> list[Stage]:
         # only and would cost a minute more).
         return _train_stage(o.action_config, act_dir,
                             {**config_overrides('action', o.data_root, o.action_iters),
-                             'train_cfg.val_begin': 10**9}, {})
+                             'train_cfg.val_begin': 10**9, **seed}, {})
 
     def evaluate():
         from ..data.gt import load_gt

@@ -16,7 +16,8 @@ def register(sub) -> None:
     p.add_argument('--action-config', default=d.action_config)
     p.add_argument('--synth', action='store_true', default=None,
                    help='generate a synthetic dataset at --data-root if it has no ground truth')
-    p.add_argument('--seed', type=int, default=d.seed)
+    p.add_argument('--seed', type=int, default=d.seed,
+                   help='seed of the synthetic data and of both trainings (default %(default)s)')
     p.add_argument('--synth-videos', type=int, default=d.synth_videos)
     p.add_argument('--synth-val-videos', type=int, default=d.synth_val_videos)
     p.add_argument('--propose-train-stride', type=int, default=d.propose_train_stride,

@@ -1,6 +1,7 @@
 """`stad run` end to end on tiny data: every stage runs, the table and files appear, and a
 rerun resumes (skips every complete stage). A few iterations only: the models learn
 nothing here, the figures are checked for presence and range, not value."""
+import glob
 import json
 import os
 import shutil
@@ -48,6 +49,9 @@ def test_stad_run_tiny_and_resume(tiny_dataset, tmp_path):
     report = (work / 'report.md').read_text()
     assert 'training_curves.png' in report and (work / 'training_curves.png').exists()
     assert (work / 'demo' / 'demo.mp4').stat().st_size > 0
+    for model in ('det', 'action'):  # both trainings use the run's --seed (default 0)
+        logs = glob.glob(str(work / model / '*' / '*.log'))
+        assert logs and '    seed: 0\n' in open(logs[0]).read(), model
     # a rerun resumes: every stage is complete and skipped
     r2 = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert r2.returncode == 0, r2.stderr[-3000:]
