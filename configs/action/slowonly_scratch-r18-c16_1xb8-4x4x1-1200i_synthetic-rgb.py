@@ -6,7 +6,8 @@
 # Sizing (2 CPU cores): 4 frames x 160 px short side, batch 8. Step time varies with the
 # machine: ~0.27 s (1200 iterations in about 5.5 minutes) with an earlier, heavier layout
 # on the one this was first tuned on; on another of the same kind, 2026-11-25, 0.6-0.7 s
-# with that layout and 0.4-0.45 s with this one (507 s for 1200 iterations in `make run`).
+# with that layout and 0.4-0.45 s with this one (507 s for 1200 iterations in `make run`);
+# 2026-11-29, fresh clone: 0.23 s (median logged step), 296 s in `make run`.
 # Clips span 13 frames, about one cycle of the synthetic actions (10-16 frames), so the
 # motion is in every clip.
 # Measured on a 72-video synthetic set with GT-jittered proposals (frame-mAP@0.5, val):
@@ -21,6 +22,14 @@
 # stretched to the run: 1200 it 0.794 (v-mAP@0.2 0.644); 800 it 0.593 (0.533); batch 4 x
 # 1800 it (77% of the step time) 0.757 (0.571). This layout: 1200 it 0.778 (0.632), 1500 it
 # 0.790 (0.595); res5 2D and one block, res4 one 3D block: 1200 it 0.761 (0.630).
+# The training seed moves it more than these changes (2026-11-29, same proposals, with flip
+# at test; 8-video val / 16-video val of an 80-video set): three seeds 0.722 / 0.730,
+# 0.799 / 0.803, 0.766 / 0.765; with the fresh-clone run's proposals, seeds 0, 1, 2 (stad
+# run --seed): 0.831 / 0.825, 0.820 / 0.813, 0.782 / 0.778 (README.md).
+# Tried on top, not adopted: a per-clip colour jitter (hue,
+# saturation, brightness, contrast) with the same three seeds 0.817 / 0.768, 0.811 / 0.786,
+# 0.701 / 0.684; random rescale (short side 160-208) + 160x160 crop: 0.79x the step time,
+# 0.636 (one seed).
 _base_ = ['mmaction::detection/slowonly/'
           'slowonly_kinetics400-pretrained-r50_8xb16-4x16x1-8e_multisports-rgb.py']
 
