@@ -81,10 +81,13 @@ def _iters_overrides(iters: int | None) -> dict:
             'default_hooks.logger.interval': max(1, min(10, iters // 5))}
 
 
-def config_overrides(kind: str, root: str, iters: int | None = None) -> dict:
+def config_overrides(kind: str, root: str, iters: int | None = None,
+                     seed: int | None = None) -> dict:
     """``--cfg-options`` that point a synthetic config (``kind`` 'det' or 'action') at the
-    dataset ``root`` and optionally shorten training to ``iters`` iterations."""
-    return {**_data_overrides(kind, root), **_iters_overrides(iters)}
+    dataset ``root``, optionally shorten training to ``iters`` iterations and seed it
+    (mmengine's ``randomness.seed``: on one machine a rerun repeats the figures)."""
+    seeded = {} if seed is None else {'randomness.seed': seed}
+    return {**_data_overrides(kind, root), **_iters_overrides(iters), **seeded}
 
 
 def cli_options(overrides: dict) -> str:
@@ -158,13 +161,9 @@ def build_stages(o: RunOptions) -> list[Stage]:
         extract_frames(lay, frames='annotated', gt=gt)
         return dict(videos=len(gt['nframes']), labels=list(gt['labels']))
 
-    # both trainings draw from the run's seed (mmengine's randomness.seed): on one machine
-    # a rerun repeats the figures, and --seed gives another draw
-    seed = {'randomness.seed': o.seed}
-
     def det_train():
         return _train_stage(o.det_config, det_dir,
-                            {**config_overrides('det', o.data_root, o.det_iters), **seed},
+                            config_overrides('det', o.data_root, o.det_iters, o.seed),
                             {'bbox_AP50': 'coco/bbox_mAP_50', 'bbox_AP': 'coco/bbox_mAP'})
 
     def propose():
@@ -190,8 +189,9 @@ def build_stages(o: RunOptions) -> list[Stage]:
         # with proposals right after (the config's own val runs on annotated keyframes
         # only and would cost a minute more).
         return _train_stage(o.action_config, act_dir,
-                            {**config_overrides('action', o.data_root, o.action_iters),
-                             'train_cfg.val_begin': 10**9, **seed}, {})
+                            {**config_overrides('action', o.data_root, o.action_iters,
+                                                o.seed),
+                             'train_cfg.val_begin': 10**9}, {})
 
     def evaluate():
         from ..data.gt import load_gt
