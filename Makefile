@@ -14,7 +14,10 @@ setup:
 run: setup
 	$(VENV)/bin/stad run $(RUN_ARGS)
 
+# the layer contract (pyproject.toml [tool.importlinter]) and ruff, then the tests
 test: setup
+	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/ruff check stad tests tools demo
 	$(PY) -m pytest $(TEST_ARGS)
 
 clean-run:

@@ -3,13 +3,15 @@
 Importing the package applies the stack fixes of :mod:`stad.compat` and registers the
 project's modules (``'stad.X'`` in configs).
 """
+import importlib
+
 __version__ = '0.1.0'
 
-from . import compat as _compat
+from stad import compat as _compat  # noqa: E402
 
 _compat.apply_all()
 
-from . import registry  # noqa: E402,F401
-from .utils import register_all_modules  # noqa: E402
+from stad.registry import REGISTERING_MODULES  # noqa: E402
 
-register_all_modules()
+for _name in REGISTERING_MODULES:
+    importlib.import_module(_name)

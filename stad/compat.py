@@ -14,7 +14,8 @@ Fixes (facts in docs/stack.md):
   mmaction2 is touched and DRN is not added to any registry.
 * torch >= 2.6 loads checkpoints with ``weights_only=True``; mmengine 0.10.7 checkpoints
   hold a ``HistoryBuffer`` and numpy arrays/scalars. We keep the safe loader and
-  allow-list exactly those globals (:data:`MMENGINE_CHECKPOINT_GLOBALS`).
+  allow-list exactly those globals (:func:`mmengine_checkpoint_globals`), with a narrow
+  stand-in for ``getattr`` (:func:`history_buffer_getattr`).
 """
 from __future__ import annotations
 
@@ -68,12 +69,33 @@ def patch_mmaction_drn() -> bool:
     return True
 
 
+def history_buffer_getattr(obj, name, *default):
+    """Stand-in for ``builtins.getattr`` inside ``torch.load(weights_only=True)``.
+
+    mmengine's ``HistoryBuffer`` pickles its class-level ``_statistics_methods`` as
+    ``getattr(HistoryBuffer, 'min')`` etc. Allow-listing the real ``getattr`` would let a
+    crafted checkpoint reach any attribute of any allow-listed object, and through
+    torch's own allow-listed rebuild functions ``eval`` (verified: it ran ``os.system``).
+    This returns only the statistics methods of ``HistoryBuffer`` and refuses anything
+    else before it is looked up.
+    """
+    from mmengine.logging.history_buffer import HistoryBuffer
+    if obj is HistoryBuffer and not default and isinstance(name, str) \
+            and name in HistoryBuffer._statistics_methods:
+        return getattr(HistoryBuffer, name)
+    import pickle
+    raise pickle.UnpicklingError(
+        f'refused getattr({getattr(obj, "__name__", type(obj).__name__)}, {name!r}): a '
+        'checkpoint may only name the HistoryBuffer statistics mmengine writes')
+
+
 def mmengine_checkpoint_globals() -> list:
     """The globals that mmengine 0.10.7's ``Runner.save_checkpoint`` pickles.
 
     ``message_hub`` holds ``HistoryBuffer`` objects whose state is numpy arrays;
     ``meta`` and log scalars hold numpy scalars and dtypes. Everything else a
     checkpoint holds (tensors, OrderedDict, builtins) torch allows already.
+    ``builtins.getattr`` is mapped to :func:`history_buffer_getattr`, not allowed.
     """
     import numpy as np
     from mmengine.logging.history_buffer import HistoryBuffer
@@ -84,12 +106,8 @@ def mmengine_checkpoint_globals() -> list:
     dtype_classes = [type(np.dtype(t)) for t in (
         np.float64, np.float32, np.float16, np.int64, np.int32, np.int16, np.int8,
         np.uint8, np.bool_)]
-    # HistoryBuffer pickles its class-level `_statistics_methods` as
-    # `getattr(HistoryBuffer, 'min')` etc. Allowing `getattr` only lets the loader *read*
-    # attributes: torch's weights-only unpickler still refuses to call (REDUCE) or
-    # instantiate anything that is not allow-listed.
     return [HistoryBuffer, _reconstruct, scalar, np.ndarray, np.dtype, *dtype_classes,
-            getattr]
+            (history_buffer_getattr, 'builtins.getattr')]
 
 
 def allow_mmengine_checkpoints() -> None:

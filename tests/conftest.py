@@ -15,7 +15,7 @@ import stad  # noqa: F401  (compat fixes before any mmaction.models import)
 
 @pytest.fixture(scope='session')
 def tiny_dataset(tmp_path_factory):
-    """The :class:`stad.data.layout.DataLayout` of the tiny synthetic dataset."""
+    """The :class:`stad.io.layout.DataLayout` of the tiny synthetic dataset."""
     from stad.data.convert import convert_gt
     from stad.data.frames import extract_frames
     from stad.data.synth import synth

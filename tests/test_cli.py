@@ -12,7 +12,7 @@ def test_version_and_help():
 
 
 def test_missing_config_is_a_one_line_error(tmp_path):
-    r = subprocess.run([sys.executable, '-m', 'stad.cli', 'train', 'det', str(tmp_path / 'nope.py')],
+    r = subprocess.run([sys.executable, '-m', 'stad.cli', 'train', str(tmp_path / 'nope.py')],
                        capture_output=True, text=True)
     assert r.returncode == 2
     assert r.stderr.strip() == f'stad train: error: config file not found: {tmp_path / "nope.py"}'

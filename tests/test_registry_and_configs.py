@@ -25,7 +25,31 @@ BUILD_ARGS = {
     'models': {
         'ChannelsLastActionDataPreprocessor': lambda tmp: dict(format_shape='NCTHW'),
     },
+    'datasets': {
+        'MultiSportsDataset': lambda tmp: dict(ann_file=_tiny_csv(tmp), pipeline=[],
+                                               data_prefix=dict(img=tmp), num_classes=3),
+    },
 }
+
+
+def _tiny_csv(tmp):
+    path = os.path.join(tmp, 'ann.csv')
+    with open(path, 'w') as f:
+        f.write('s/v1.mp4,2,0.100,0.100,0.500,0.900,1,0\n')
+    return path
+
+
+def test_multisports_dataset_pins_the_frame_arithmetic(tmp_path):
+    from stad.data.datasets import MultiSportsDataset
+    from stad.errors import StadError
+    ds = MultiSportsDataset(**BUILD_ARGS['datasets']['MultiSportsDataset'](str(tmp_path)))
+    # frame 2 of the CSV is the 2nd decoded frame (index 1): fps 1, timestamps from 1
+    assert (ds._FPS, ds.timestamp_start, ds.start_index) == (1, 1, 0)
+    info = ds.get_data_info(0)
+    assert info['timestamp'] == 2 and info['img_key'] == 's/v1.mp4,0002'
+    with pytest.raises(StadError, match='fps=30 contradicts MultiSports'):
+        MultiSportsDataset(**BUILD_ARGS['datasets']['MultiSportsDataset'](str(tmp_path)),
+                           fps=30)
 
 
 def _tiny_gt(tmp):
@@ -82,11 +106,11 @@ def test_config_loads_and_builds_model(path):
     scope = cfg.get('default_scope')
     assert scope in ('mmdet', 'mmaction')
     if scope == 'mmdet':
-        from mmdet.registry import MODELS
         import mmdet.models  # noqa: F401
+        from mmdet.registry import MODELS
     else:
-        from mmaction.registry import MODELS
         import mmaction.models  # noqa: F401
+        from mmaction.registry import MODELS
     model_cfg = cfg.model.copy()
     model_cfg.pop('init_cfg', None)  # no network: don't fetch pretrained weights
     if 'backbone' in model_cfg:

@@ -72,7 +72,8 @@ step "mmcv build/install took $(( $(date +%s) - m0 ))s"
 # importlib_metadata: mmaction2 1.2.0 imports it without declaring it.
 step "mmdet 3.3.0, mmaction2 1.2.0 and the rest"
 pipi -q mmdet==3.3.0 pycocotools "moviepy>=2,<3" decord==0.6.0 importlib_metadata \
-  einops matplotlib scipy tqdm pytest nbclient nbformat ipykernel
+  einops matplotlib scipy tqdm pytest nbclient nbformat ipykernel \
+  "import-linter==2.5.2" "ruff==0.14.7"
 pipi -q --no-deps mmaction2==1.2.0
 # openmim 0.3.9 depends on opendatalab -> openxlab, which pins old setuptools; mim never
 # imports it, so install mim without deps plus what it does import.

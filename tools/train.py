@@ -5,7 +5,7 @@ Same as ``stad train det|action CONFIG``; kept here where mmaction2/mmdet users 
 import argparse
 import sys
 
-from stad.apis.train import train
+from stad.tasks.train import train
 
 
 def main(argv=None) -> int:

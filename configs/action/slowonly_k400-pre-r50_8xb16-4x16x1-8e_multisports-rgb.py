@@ -22,13 +22,16 @@ proposal_file_train = f'{anno_root}/multisports_proposals_train.pkl'
 proposal_file_val = f'{anno_root}/multisports_proposals_val.pkl'
 gt_file = f'{video_root}/multisports_GT.pkl'
 
+# stad.MultiSportsDataset: AVADataset with MultiSports' frame arithmetic pinned
 train_dataloader = dict(
     dataset=dict(
+        type='stad.MultiSportsDataset',
         ann_file=ann_file_train,
         proposal_file=proposal_file_train,
         data_prefix=dict(img=video_root)))
 val_dataloader = dict(
     dataset=dict(
+        type='stad.MultiSportsDataset',
         ann_file=ann_file_val,
         proposal_file=proposal_file_val,
         data_prefix=dict(img=video_root)))

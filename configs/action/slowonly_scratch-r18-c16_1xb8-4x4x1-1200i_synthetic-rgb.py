@@ -77,7 +77,8 @@ model = dict(
 # and README.md). mmaction2's test loop (`mim test`) does not flip.
 stad_flip_test = True
 
-dataset_type = 'AVADataset'
+# AVADataset with MultiSports' fps=1, timestamp_start=1, start_index=0 pinned
+dataset_type = 'stad.MultiSportsDataset'
 data_root = 'data/synthetic'
 video_root = f'{data_root}/trainval'
 anno_root = f'{data_root}/annotations'
@@ -86,10 +87,6 @@ ann_file_val = f'{anno_root}/multisports_val.csv'
 proposal_file_train = f'{anno_root}/multisports_proposals_train.pkl'
 proposal_file_val = f'{anno_root}/multisports_proposals_val.pkl'
 gt_file = f'{video_root}/multisports_GT.pkl'
-
-# stad/data/layout.py::MULTISPORTS_AVA_KWARGS: one "second" per frame, 1-based frames,
-# decoded video indexed from 0.
-multisports_kwargs = dict(fps=1, timestamp_start=1, start_index=0, use_frames=False)
 
 # Each video is decoded once into a frame cache (.stad_frames beside the videos, or
 # $STAD_CACHE_DIR; 18 MiB per synthetic video) and clips are read from it: decord's open
@@ -127,8 +124,7 @@ train_dataloader = dict(
         num_classes=num_classes,
         proposal_file=proposal_file_train,
         person_det_score_thr=0.5,
-        data_prefix=dict(img=video_root),
-        **multisports_kwargs))
+        data_prefix=dict(img=video_root)))
 val_dataloader = dict(
     _delete_=True,
     batch_size=1,  # AVARoIHead.predict takes one sample (docs/stack.md, bug 7)
@@ -143,8 +139,7 @@ val_dataloader = dict(
         proposal_file=proposal_file_val,
         person_det_score_thr=0.5,
         data_prefix=dict(img=video_root),
-        test_mode=True,
-        **multisports_kwargs))
+        test_mode=True))
 test_dataloader = val_dataloader
 
 # per_class: one detection per box and class, not only its best one (docs/evaluation.md)

@@ -26,12 +26,13 @@ from __future__ import annotations
 import copy
 import os
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..data.layout import MULTISPORTS_AVA_KWARGS, DataLayout, img_key, parse_img_key
-from ..errors import StadError
+from stad.errors import StadError
+from stad.io.layout import MULTISPORTS_AVA_KWARGS, img_key
+from stad.io.video import read_batch
 
 # The test pipeline's frame decoding steps: clips index ``frames`` directly instead, and
 # the steps after the last of these build the model input.
@@ -71,6 +72,15 @@ class ActionModel:
     def clip_window(self) -> int:
         """Frames a clip spans, first to last sampled frame included."""
         return (self.clip_len - 1) * self.frame_interval + 1
+
+    def check_length(self, num_frames: int, video: str) -> None:
+        """Raise a one-line :class:`StadError` if a video of ``num_frames`` frames is
+        shorter than one clip window."""
+        if num_frames < self.clip_window:
+            raise StadError(
+                f'{video}: {num_frames} frames, shorter than the action model\'s clip '
+                f'window of {self.clip_window} frames (clip_len {self.clip_len} x '
+                f'frame_interval {self.frame_interval})')
 
 
 def _test_pipeline(cfg) -> list:
@@ -180,20 +190,6 @@ def _num_frames(frames) -> int:
     return int(frames.shape[0]) if isinstance(frames, np.ndarray) else len(frames)
 
 
-def read_batch(reader, inds: Sequence[int]) -> np.ndarray:
-    """``reader.get_batch(inds).asnumpy()``, then ``reader.seek(0)`` if it can seek.
-
-    decord's decoder keeps decoding ahead of the last frame read and buffers what it
-    decodes, so between reads (while the models run) memory grows with the video's
-    length (dmlc/decord#197, #208; measured: demo peak RSS +264 MiB from a 400- to a
-    1600-frame video); seeking back to the start stops it.
-    """
-    frames = reader.get_batch([int(i) for i in inds]).asnumpy()
-    if hasattr(reader, 'seek'):
-        reader.seek(0)
-    return frames
-
-
 def _take(frames, inds: np.ndarray) -> list:
     if isinstance(frames, np.ndarray):
         return list(frames[inds])
@@ -272,12 +268,7 @@ def predict_keyframes(am: ActionModel, frames, keyframes: Sequence[int],
 
     if len(keyframes) != len(boxes):
         raise StadError(f'{video}: {len(keyframes)} keyframes but {len(boxes)} box arrays')
-    n = _num_frames(frames)
-    if n < am.clip_window:
-        raise StadError(
-            f'{video}: {n} frames, shorter than the action model\'s clip window of '
-            f'{am.clip_window} frames (clip_len {am.clip_len} x frame_interval '
-            f'{am.frame_interval})')
+    am.check_length(_num_frames(frames), video)
     out: list = [None] * len(keyframes)
     todo = []
     for i, b in enumerate(boxes):
@@ -322,159 +313,3 @@ def select_proposals(proposals: np.ndarray, score_thr: float) -> np.ndarray:
     return proposals[proposals[:, 4] >= thr]
 
 
-def _csv_keyframes(csv_path: str) -> dict[str, set[int]]:
-    """{video: 1-based keyframes} listed in an AVA-style CSV (``stad convert``'s output)."""
-    if not os.path.isfile(csv_path):
-        raise StadError(f'{csv_path}: annotation CSV not found')
-    frames: dict[str, set[int]] = {}
-    with open(csv_path) as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            parts = line.strip().split(',')
-            try:
-                video, frame = parse_img_key(f'{parts[0]},{parts[1]}')
-            except (IndexError, ValueError):
-                raise StadError(f'{csv_path}:{n}: expected "video,frame,..." got {line.strip()!r}')
-            frames.setdefault(video, set()).add(frame)
-    return frames
-
-
-def _read_pickle(path: str, what: str):
-    import pickle
-    if not os.path.isfile(path):
-        raise StadError(f'{path}: {what} not found')
-    with open(path, 'rb') as f:
-        return pickle.load(f)
-
-
-def iter_video_keyframes(proposals: Mapping[str, np.ndarray],
-                         keyframes: Mapping[str, set[int]] | None = None
-                         ) -> Iterator[tuple[str, list[int], list[np.ndarray]]]:
-    """Group a proposal dict by video: ``(video, sorted keyframes, their proposals)``.
-
-    With ``keyframes``, only those frames (and a frame without proposals gets an empty
-    array); otherwise every frame of the proposal dict.
-    """
-    by_video: dict[str, dict[int, np.ndarray]] = {}
-    for key, arr in proposals.items():
-        video, frame = parse_img_key(key)
-        by_video.setdefault(video, {})[frame] = np.asarray(arr)
-    videos = sorted(keyframes) if keyframes is not None else sorted(by_video)
-    for video in videos:
-        have = by_video.get(video, {})
-        frames = sorted(keyframes[video]) if keyframes is not None else sorted(have)
-        yield video, frames, [have.get(f, np.zeros((0, 5))) for f in frames]
-
-
-# AVADataset gives a keyframe without proposals one whole-frame box (score 1).
-_WHOLE_FRAME = np.array([[0., 0., 1., 1., 1.]])
-
-
-def predict_dataset(am: ActionModel, data_root: str, *, split: str = 'val',
-                    proposal_file: str | None = None, frames: str = 'annotated',
-                    all_classes: bool = True, det_score: bool = True,
-                    batch_size: int = 8, progress: bool = True) -> np.ndarray:
-    """Run the action model over a split's videos and proposals; detections for eval.
-
-    Args:
-        am: from :func:`load_action_model`.
-        data_root: dataset root in stad's layout (``stad/data/layout.py``).
-        split: ``'train'`` or ``'val'``; videos are those of the split's ground truth
-            (``test_videos`` for val).
-        proposal_file: proposal pickle ``{img_key: (N, 5) normalized boxes + score}``;
-            default ``annotations/multisports_proposals_<split>.pkl`` of ``data_root``.
-            Boxes are selected with the config's ``person_det_score_thr`` as
-            AVADataset does.
-        frames: ``'annotated'`` predicts on the keyframes of the split's CSV (what
-            mmaction2's val loop does; a keyframe without proposals gets one
-            whole-frame box, as in AVADataset); ``'proposals'`` on every frame with proposals
-            (the official protocol's false positives on background frames count then).
-        all_classes: one detection per box and class (``True``, the default: what a
-            detector is scored on, every class ranked by its own score) or one per box
-            with its best class (``False``, as mmaction2's MultiSportsMetric). On the
-            synthetic val split the first gives clearly higher frame-mAP (docs/evaluation.md).
-        det_score: score = action probability x the proposal's detector score (``True``,
-            the default: P(person) x P(action | person), so that doubtful boxes rank
-            low on every frame of the all-frames protocol), or the action probability
-            alone (``False``, as mmaction2). Needs ``(N, 5)`` proposals; with ``(N, 4)``
-            ones the detector score is taken as 1.
-        batch_size: keyframes per forward pass.
-        progress: show a tqdm bar over videos.
-
-    Returns:
-        ``(N, 8)`` float64 array with the columns of
-        ``stad.evaluation.functional.multisports.DET_COLUMNS``: video index into the
-        ground truth's split list, 1-based frame, 0-based label, score, x1, y1, x2, y2
-        in pixels of the original video.
-
-    Raises:
-        StadError: missing files, a split video missing, or one shorter than the clip.
-    """
-    from ..data.gt import load_gt
-    from ..data.layout import GT_SPLIT_KEYS
-    if split not in GT_SPLIT_KEYS:
-        raise StadError(f'split must be one of {sorted(GT_SPLIT_KEYS)}, got {split!r}')
-    if frames not in ('annotated', 'proposals'):
-        raise StadError(f"frames must be 'annotated' or 'proposals', got {frames!r}")
-    layout = DataLayout(data_root)
-    gt = load_gt(layout.gt_file)
-    split_list = gt.get(GT_SPLIT_KEYS[split])
-    if not split_list:
-        raise StadError(f'{layout.gt_file}: no {GT_SPLIT_KEYS[split]} list')
-    videos = list(split_list[0])
-    index = {v: i for i, v in enumerate(videos)}
-    proposal_file = proposal_file or layout.proposals(split)
-    proposals = _read_pickle(proposal_file, 'proposal file')
-    if frames == 'annotated':
-        keyframes = _csv_keyframes(layout.csv(split))
-    else:
-        keyframes = {}
-        for key in proposals:
-            v, f = parse_img_key(key)
-            keyframes.setdefault(v, set()).add(f)
-    keyframes = {v: f for v, f in keyframes.items() if v in index}
-
-    rows = []
-    items = list(iter_video_keyframes(proposals, keyframes))
-    if progress:
-        from tqdm import tqdm
-        items = tqdm(items, desc=f'action {split}', unit='video')
-    for video, kfs, props in items:
-        if frames == 'annotated':
-            props = [p if len(p) else _WHOLE_FRAME for p in props]
-        props = [select_proposals(p, am.person_det_score_thr) for p in props]
-        reader = _open_video(layout.video_path(video))
-        # pixels as the evaluation sees them: the ground truth's resolution
-        h, w = gt['resolution'][video]
-        scores = predict_keyframes(am, reader, kfs, props, batch_size=batch_size,
-                                   video=video)
-        for kf, p, sc in zip(kfs, props, scores):
-            if not len(p):
-                continue
-            if det_score and p.shape[1] == 5:
-                sc = sc * p[:, 4:5]
-            px = p[:, :4] * np.array([w, h, w, h])
-            if all_classes:
-                for c in range(sc.shape[1]):
-                    rows.append(np.column_stack([
-                        np.full(len(p), index[video]), np.full(len(p), kf),
-                        np.full(len(p), c), sc[:, c], px]))
-            else:
-                best = sc.argmax(1)
-                rows.append(np.column_stack([
-                    np.full(len(p), index[video]), np.full(len(p), kf), best,
-                    sc[np.arange(len(p)), best], px]))
-    if not rows:
-        return np.zeros((0, 8))
-    return np.concatenate(rows).astype(np.float64)
-
-
-def _open_video(path: str):
-    if not os.path.isfile(path):
-        raise StadError(f'{path}: video not found')
-    import decord
-    try:
-        return decord.VideoReader(path, num_threads=1)
-    except Exception as e:  # decord raises its own DECORDError
-        raise StadError(f'{path}: cannot decode video ({e})') from e

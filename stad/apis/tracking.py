@@ -17,7 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..evaluation.functional.iou import iou_matrix
+from stad.evaluation.functional.iou import iou_matrix
 
 
 @dataclass

@@ -3,7 +3,13 @@
 Each subcommand lives in its own module under ``stad.cli`` exposing
 ``register(subparsers)`` (adds its parser and sets ``func``) and is listed in
 :data:`SUBCOMMANDS`. A subcommand's ``func(args) -> int`` parses nothing itself: it
-calls library code with explicit arguments.
+calls one library function (:mod:`stad.tasks`, or :mod:`stad.data` for the data verbs)
+with explicit arguments.
+
+One vocabulary (:func:`add_data_root`, :func:`add_models`): ``--data-root`` for a dataset
+root, ``--det-config/--det-checkpoint`` for the person detector, ``--config/--checkpoint``
+for the action model, ``--work-dir`` for what a command keeps between runs. Old spellings
+still work and print one deprecation line.
 
 User errors (bad input files, missing videos, ...) raise :class:`StadError`; the CLI
 prints its one-line message and exits with status 2.
@@ -12,9 +18,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import warnings
 
-from ..errors import StadError
+from stad.errors import StadError
 
 SUBCOMMANDS = [
     # module names under stad.cli, in the order `stad --help` lists them
@@ -24,17 +32,71 @@ SUBCOMMANDS = [
     'convert',
     'frames',
     'train',
-    'eval',
     'propose',
     'proposal_report',
+    'predict',
+    'eval',
     'demo',
 ]
 
+# pkg_resources' deprecation warning (mim, mmcv and the data loader workers import it):
+# once, not once per process
+_QUIET_WARNINGS = 'ignore:pkg_resources is deprecated:UserWarning'
+
+
+class Formatter(argparse.ArgumentDefaultsHelpFormatter,
+                argparse.RawDescriptionHelpFormatter):
+    """Help that shows every default."""
+
+
+class OldSpelling(argparse._StoreAction):
+    """Stores the value; if given under an option string listed in ``old`` (a dict
+    ``{old: new}`` set by :func:`with_old_spellings`), prints one deprecation line."""
+
+    old: dict = {}
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if option_string in self.old:
+            print(f'{parser.prog}: {option_string} is deprecated, use '
+                  f'{self.old[option_string]}', file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
+def with_old_spellings(**old: str):
+    """An :class:`OldSpelling` action class for ``{'--old': '--new'}`` (pass as
+    ``**{'--root': '--data-root'}``)."""
+    return type('OldSpelling', (OldSpelling,), {'old': dict(old)})
+
+
+def add_data_root(p, *, required: bool = True, default: str | None = None) -> None:
+    """``--data-root ROOT`` (old spelling ``--root``)."""
+    p.add_argument('--data-root', '--root', dest='data_root', metavar='ROOT',
+                   required=required and default is None, default=default,
+                   action=with_old_spellings(**{'--root': '--data-root'}),
+                   help='dataset root in the MultiSports layout (old spelling: --root)')
+
+
+def add_models(p, *, det: bool = False, action: bool = False, required: bool = True) -> None:
+    """The model options every command spells the same way."""
+    if det:
+        p.add_argument('--det-config', required=required, help='mmdet person detector config')
+        p.add_argument('--det-checkpoint', required=required,
+                       help="the detector's weights (.pth)")
+    if action:
+        p.add_argument('--config', required=required, help='mmaction2 action model config')
+        p.add_argument('--checkpoint', required=required,
+                       help="the action model's weights (.pth)")
+
+
+def sub_parser(sub, name: str, **kwargs):
+    """``sub.add_parser`` with the help formatter that shows defaults."""
+    return sub.add_parser(name, formatter_class=Formatter, **kwargs)
+
 
 def build_parser() -> argparse.ArgumentParser:
-    from .. import __version__
+    from stad import __version__
     parser = argparse.ArgumentParser(
-        prog='stad',
+        prog='stad', formatter_class=Formatter,
         description='Spatio-temporal action detection: MultiSports data, person '
                     'detector, SlowOnly action model, frame/video mAP, demo.')
     parser.add_argument('--version', action='version', version=f'stad {__version__}')
@@ -45,6 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    warnings.filterwarnings('ignore', 'pkg_resources is deprecated', UserWarning)
+    if _QUIET_WARNINGS not in os.environ.get('PYTHONWARNINGS', ''):  # child processes
+        os.environ['PYTHONWARNINGS'] = ','.join(
+            w for w in (os.environ.get('PYTHONWARNINGS'), _QUIET_WARNINGS) if w)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, 'func', None):

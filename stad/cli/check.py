@@ -1,9 +1,11 @@
 """``stad check GT.pkl [--videos DIR]``: validate MultiSports ground truth (and videos)."""
 from __future__ import annotations
 
+from stad.cli import sub_parser
+
 
 def register(sub) -> None:
-    p = sub.add_parser('check', help='validate a MultiSports ground truth pickle',
+    p = sub_parser(sub, 'check', help='validate a MultiSports ground truth pickle',
                        description='Print every schema error and warning of a ground truth '
                                    'pickle (loaded with a restricted unpickler); with '
                                    '--videos also check the videos exist and match its '
@@ -17,7 +19,7 @@ def register(sub) -> None:
 def _run(args) -> int:
     import os
 
-    from ..data.gt import check_gt, check_videos, read_gt_pickle
+    from stad.data.gt import check_gt, check_videos, read_gt_pickle
     gt = read_gt_pickle(args.gt)
     report = check_gt(gt, os.path.basename(args.gt))
     if args.videos and report.ok:

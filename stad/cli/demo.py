@@ -1,10 +1,11 @@
 """``stad demo VIDEO OUT.mp4``: detect people, predict and track their actions, render a video."""
 from __future__ import annotations
 
+from stad.cli import add_models, sub_parser
+
 
 def register(sub) -> None:
-    p = sub.add_parser(
-        'demo', help='render person boxes, track IDs and actions on a video -> mp4',
+    p = sub_parser(sub, 'demo', help='render person boxes, track IDs and actions on a video -> mp4',
         description='Stream VIDEO: detect people on keyframes (every --keyframe-stride '
                     'frames, in batches), predict their actions from the clip around each '
                     'keyframe, link them into tracks, and write OUT.mp4 with boxes, track '
@@ -13,26 +14,23 @@ def register(sub) -> None:
                     'demo arguments.')
     p.add_argument('video', help='input video')
     p.add_argument('out', help='output .mp4 (written atomically)')
-    p.add_argument('--det-config', required=True, help='mmdet person detector config')
-    p.add_argument('--det-checkpoint', required=True, help='its weights (.pth)')
-    p.add_argument('--config', required=True, help='mmaction2 action model config')
-    p.add_argument('--checkpoint', required=True, help='its weights (.pth)')
+    add_models(p, det=True, action=True)
     p.add_argument('--label-map', help="'id: name' per line (default: the config's "
                                        'class_names, else class indices)')
     p.add_argument('--det-score-thr', type=float, default=0.5,
-                   help='keep person boxes scoring >= this (default 0.5)')
+                   help='keep person boxes scoring >= this ')
     p.add_argument('--det-cat-id', type=int,
                    help="detector class of 'person' (default: looked up by name)")
     p.add_argument('--action-score-thr', type=float, default=0.5,
-                   help='show actions scoring > this (default 0.5)')
+                   help='show actions scoring > this ')
     p.add_argument('--topk', type=int, default=3, help='at most this many actions a person')
     p.add_argument('--keyframe-stride', '--predict-stepsize', dest='keyframe_stride',
-                   type=int, default=8, help='frames between keyframes (default 8)')
+                   type=int, default=8, help='frames between keyframes ')
     p.add_argument('--batch-size', type=int, default=4, help='keyframes per forward pass')
-    p.add_argument('--out-fps', type=float,
+    p.add_argument('--out-fps', type=positive_float,
                    help="output frame rate (default: the video's / --output-stride)")
     p.add_argument('--output-stride', type=int, default=1,
-                   help='write every S-th frame (default 1: every frame)')
+                   help='write every S-th frame')
     p.add_argument('--device', default='cpu')
     p.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
                    help='overrides of the action config')
@@ -40,10 +38,23 @@ def register(sub) -> None:
     p.set_defaults(func=_run)
 
 
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0 (``nan`` and ``inf`` refused)."""
+    import argparse
+    import math
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'expected a number, got {text!r}') from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f'expected a finite number > 0, got {text!r}')
+    return value
+
+
 def _run(args) -> int:
-    from ..apis.demo import DemoOptions
-    from ..apis.train import parse_cfg_options
-    from ..visualization.demo import run_demo
+    from stad.apis.video import DemoOptions
+    from stad.tasks.demo import run_demo
+    from stad.tasks.train import parse_cfg_options
     options = DemoOptions(det_score_thr=args.det_score_thr,
                           action_score_thr=args.action_score_thr,
                           keyframe_stride=args.keyframe_stride, batch_size=args.batch_size,

@@ -1,16 +1,17 @@
-"""``stad proposal-report --root ROOT``: recall of existing proposal pickles."""
+"""``stad proposal-report --data-root ROOT``: recall of existing proposal pickles."""
 from __future__ import annotations
 
 import os
 
+from stad.cli import add_data_root, sub_parser
+
 
 def register(sub) -> None:
-    p = sub.add_parser(
-        'proposal-report', help='recall (IoU 0.5 / 0.7) and proposals per frame of pickles',
+    p = sub_parser(sub, 'proposal-report', help='recall (IoU 0.5 / 0.7) and proposals per frame of pickles',
         description='Score proposal pickles against ROOT\'s ground truth: recall of the '
                     'ground-truth person boxes at IoU 0.5 and 0.7 per split, and the mean '
                     'number of proposals per frame. Prints a table and writes JSON.')
-    p.add_argument('--root', required=True, help='dataset root (MultiSports layout)')
+    add_data_root(p)
     p.add_argument('--proposals', nargs='+', metavar='SPLIT=PKL',
                    help='pickles to score (default: ROOT/annotations/'
                         'multisports_proposals_{train,val}.pkl that exist)')
@@ -22,10 +23,10 @@ def register(sub) -> None:
 
 
 def _run(args) -> int:
-    from ..apis.detect import REPORT_FILE, report_for_files
-    from ..data.layout import SPLITS, DataLayout
-    from ..data.proposals_report import format_report
-    from ..errors import StadError
+    from stad.errors import StadError
+    from stad.evaluation.proposals import format_report
+    from stad.io.layout import SPLITS, DataLayout
+    from stad.tasks.propose import REPORT_FILE, report_for_files
     if args.proposals:
         files = {}
         for item in args.proposals:
@@ -34,11 +35,11 @@ def _run(args) -> int:
             split, path = item.split('=', 1)
             files[split] = path
     else:
-        layout = DataLayout(args.root)
+        layout = DataLayout(args.data_root)
         files = {s: layout.proposals(s) for s in SPLITS if os.path.isfile(layout.proposals(s))}
         if not files:
             raise StadError(f'no proposal pickles under {layout.ann_dir}; run `stad propose`')
     out = args.out or os.path.join(os.path.dirname(next(iter(files.values()))), REPORT_FILE)
-    print(format_report(report_for_files(args.root, files, out=out, stride=args.stride)))
+    print(format_report(report_for_files(args.data_root, files, out=out, stride=args.stride)))
     print(f'report: {out}')
     return 0

@@ -1,12 +1,13 @@
 """``stad run``: the whole pipeline (what ``make run`` calls)."""
 from __future__ import annotations
 
+from stad.cli import sub_parser
+
 
 def register(sub) -> None:
-    from ..apis.pipeline import RunOptions
+    from stad.tasks.run import RunOptions
     d = RunOptions()
-    p = sub.add_parser(
-        'run', help='the whole pipeline: data, detector, proposals, SlowOnly, eval, demo',
+    p = sub_parser(sub, 'run', help='the whole pipeline: data, detector, proposals, SlowOnly, eval, demo',
         description='Run every stage, skipping those whose outputs are complete (a rerun '
                     'after a kill resumes). On the synthetic default it generates the data; '
                     'for real MultiSports data pass --data-root and the real-data configs.')
@@ -24,17 +25,21 @@ def register(sub) -> None:
                    help='detect on every n-th train frame (val: always every frame)')
     p.add_argument('--det-iters', type=int, help="override the detector config's iterations")
     p.add_argument('--action-iters', type=int, help="override the action config's iterations")
-    p.add_argument('--eval-mode', default=d.eval_mode, choices=['all_frames', 'annotated_frames'])
+    p.add_argument('--eval-mode', default=d.eval_mode,
+                   choices=['all_frames', 'annotated_frames', 'all', 'annotated'],
+                   help='frames the evaluation counts (see stad eval --mode)')
     p.add_argument('--no-demo', dest='demo', action='store_false')
     p.set_defaults(func=_run)
 
 
 def _run(args) -> int:
-    from ..apis.pipeline import RunOptions, run_pipeline
+    from stad.evaluation.functional.multisports import check_mode
+    from stad.tasks.run import RunOptions, run_pipeline
     run_pipeline(RunOptions(
         data_root=args.data_root, work_dir=args.work_dir, det_config=args.det_config,
         action_config=args.action_config, synth=args.synth, seed=args.seed,
         synth_videos=args.synth_videos, synth_val_videos=args.synth_val_videos,
         propose_train_stride=args.propose_train_stride, det_iters=args.det_iters,
-        action_iters=args.action_iters, eval_mode=args.eval_mode, demo=args.demo))
+        action_iters=args.action_iters, eval_mode=check_mode(args.eval_mode),
+        demo=args.demo))
     return 0

@@ -1,7 +1,8 @@
 """``stad synth --out ROOT``: write the synthetic MultiSports-layout dataset."""
 from __future__ import annotations
 
-from ..errors import StadError
+from stad.cli import sub_parser
+from stad.errors import StadError
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -13,7 +14,7 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def register(sub) -> None:
-    p = sub.add_parser('synth', help='write the synthetic dataset (MultiSports layout)',
+    p = sub_parser(sub, 'synth', help='write the synthetic dataset (MultiSports layout)',
                        description='Render articulated people doing 4 actions (jumping jack, '
                                    'squat, wave, walk) into ROOT/trainval/<sport>/<video>.mp4 '
                                    'and ROOT/trainval/multisports_GT.pkl.')
@@ -29,7 +30,7 @@ def register(sub) -> None:
 
 
 def _run(args) -> int:
-    from ..data.synth import synth
+    from stad.data.synth import synth
     try:
         synth(args.out, seed=args.seed, videos=args.videos, val_videos=args.val_videos,
               size=_size(args.size), frames=args.frames, fps=args.fps,

@@ -1,22 +1,42 @@
-"""``stad train {det,action} CONFIG``: train the person detector or the action model."""
+"""``stad train CONFIG``: train the person detector or the action model."""
 from __future__ import annotations
+
+import sys
+
+from stad.cli import sub_parser
 
 
 def register(sub) -> None:
-    p = sub.add_parser('train', help='train the person detector or the action model',
-                       description='Train with an mmdet (det) or mmaction2 (action) config. '
-                                   'Same as `mim train mmdet|mmaction2 CONFIG`.')
-    p.add_argument('task', choices=['det', 'action'])
-    p.add_argument('config')
+    p = sub_parser(sub, 'train', help='train the person detector or the action model',
+                   description='Train with an mmdet or mmaction2 config. Same as `mim '
+                               'train mmdet|mmaction2 CONFIG` with the same --cfg-options '
+                               '(train_cfg.max_iters=N there changes only the length, as in '
+                               'mim); --iters N also stretches the LR schedule to N.')
+    p.add_argument('config', nargs='+', metavar='CONFIG',
+                   help='the config file (an old leading det|action is ignored)')
     p.add_argument('--work-dir', help='default: work_dirs/<config name>')
     p.add_argument('--resume', action='store_true',
                    help='go on from the latest checkpoint in the work dir')
-    p.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE')
+    p.add_argument('--iters', type=int,
+                   help="train this many iterations (default: the config's), the "
+                        'iteration-based LR schedule stretched to them')
+    p.add_argument('--no-val', dest='validate', action='store_false',
+                   help='no validation during training')
+    p.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
+                   help='config overrides, as mim train takes them')
     p.set_defaults(func=_run)
 
 
 def _run(args) -> int:
-    from ..apis.train import train
-    train(args.config, work_dir=args.work_dir, resume=args.resume,
-          cfg_options=args.cfg_options)
+    from stad.errors import StadError
+    from stad.tasks.train import train
+    config = list(args.config)
+    if len(config) == 2 and config[0] in ('det', 'action'):
+        print(f'stad train: the task argument {config[0]!r} is deprecated (the config '
+              'says what it trains): stad train CONFIG', file=sys.stderr)
+        config = config[1:]
+    if len(config) != 1:
+        raise StadError(f'expected one CONFIG, got {config}')
+    train(config[0], work_dir=args.work_dir, resume=args.resume,
+          cfg_options=args.cfg_options, iters=args.iters, validate=args.validate)
     return 0

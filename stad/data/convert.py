@@ -2,11 +2,13 @@
 mmaction2 read. Pure functions: they never modify their inputs.
 
 * :func:`to_coco` -> COCO person detection json (mmdet ``CocoDataset``).
-* :func:`to_ava_csv` -> AVA-style action csv (mmaction2 ``AVADataset``), and
-  :func:`label_map_text` -> its label map.
+* :func:`ava_rows` / :func:`to_ava_csv` -> AVA-style action csv (mmaction2
+  ``AVADataset``, :mod:`stad.io.ava_csv`).
 * :func:`detections_to_proposals` / :func:`mmdet_results_to_detections` -> proposal
-  pickles keyed by :func:`layout.img_key`.
+  pickles (:mod:`stad.io.proposals`).
 * :func:`convert_gt` writes the COCO, CSV and label-map files of a dataset root.
+
+The file formats themselves (writers and readers) live in :mod:`stad.io`.
 
 Deliberate differences from mmaction2's tutorial scripts (``generate_mmdet_anno.py``,
 ``parse_anno.py``, ``convert_proposals.py``):
@@ -22,16 +24,19 @@ Deliberate differences from mmaction2's tutorial scripts (``generate_mmdet_anno.
 """
 from __future__ import annotations
 
-import json
 import os
 from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from ..errors import StadError
-from ..io import atomic_dump_pickle, atomic_write_text
-from .gt import load_gt, split_videos
-from .layout import SPLITS, VIDEO_EXT, DataLayout, frame_relpath, img_key
+from stad.data.gt import load_gt, split_videos
+from stad.errors import StadError
+from stad.io.arrays import to_numpy
+from stad.io.ava_csv import format_rows, write_csv
+from stad.io.coco import write_coco
+from stad.io.label_map import write_label_map
+from stad.io.layout import SPLITS, VIDEO_EXT, DataLayout, frame_relpath
+from stad.io.proposals import save_proposals, to_proposals
 
 PERSON_CATEGORY = {'id': 0, 'name': 'person'}
 
@@ -115,14 +120,8 @@ def ava_rows(gt: Mapping, split: str) -> list[tuple]:
 
 
 def to_ava_csv(gt: Mapping, split: str) -> str:
-    """The AVA-style csv text of one split (rows of :func:`ava_rows`, 3 decimals)."""
-    return ''.join(f'{v},{f},{x1:.3f},{y1:.3f},{x2:.3f},{y2:.3f},{lab},{ent}\n'
-                   for v, f, x1, y1, x2, y2, lab, ent in ava_rows(gt, split))
-
-
-def label_map_text(labels: Iterable[str]) -> str:
-    """``'id: name'`` per line, ids = label indices as in the CSV."""
-    return ''.join(f'{i}: {name}\n' for i, name in enumerate(labels))
+    """The AVA-style csv text of one split (rows of :func:`ava_rows`)."""
+    return format_rows(ava_rows(gt, split))
 
 
 def convert_gt(layout: DataLayout, gt_file: str | None = None) -> dict[str, str]:
@@ -139,13 +138,12 @@ def convert_gt(layout: DataLayout, gt_file: str | None = None) -> dict[str, str]
     written = {}
     for split in SPLITS:
         coco = to_coco(gt, split)
-        atomic_write_text(layout.coco(split), json.dumps(coco))
+        write_coco(layout.coco(split), coco)
         written[f'coco {split} ({len(coco["images"])} images, '
                 f'{len(coco["annotations"])} boxes)'] = layout.coco(split)
-        text = to_ava_csv(gt, split)
-        atomic_write_text(layout.csv(split), text)
-        written[f'csv {split} ({text.count(chr(10))} rows)'] = layout.csv(split)
-    atomic_write_text(layout.label_map, label_map_text(gt['labels']))
+        n = write_csv(layout.csv(split), ava_rows(gt, split))
+        written[f'csv {split} ({n} rows)'] = layout.csv(split)
+    write_label_map(layout.label_map, gt['labels'])
     written[f'label map ({len(gt["labels"])} classes)'] = layout.label_map
     return written
 
@@ -153,6 +151,7 @@ def convert_gt(layout: DataLayout, gt_file: str | None = None) -> dict[str, str]
 # -------------------------------------------------------------------------- proposals
 
 def detections_to_proposals(detections: Mapping[tuple[str, int], Any], gt: Mapping, *,
+                            sizes: Mapping | None = None,
                             layout: DataLayout | None = None,
                             ) -> dict[str, dict[str, np.ndarray]]:
     """Per-frame person detections -> proposal dicts per split.
@@ -160,40 +159,31 @@ def detections_to_proposals(detections: Mapping[tuple[str, int], Any], gt: Mappi
     Args:
         detections: ``{(video, frame): array (N, 5)}`` x1, y1, x2, y2 in pixels, score;
             ``video`` is ``'<sport>/<video>'``, ``frame`` 1-based.
-        gt: the ground truth (resolution and splits).
-        layout: if given, write each split to ``layout.proposals(split)`` with
-            :func:`stad.io.atomic_dump_pickle`.
+        gt: the ground truth (splits; and the frame size where ``sizes`` has none).
+        sizes: ``(h, w)`` the boxes were measured in, per video or per
+            ``(video, frame)`` (mmdet's ``ori_shape``); default ``gt['resolution']``.
+        layout: if given, write each split to ``layout.proposals(split)`` atomically.
 
     Returns:
-        ``{split: {img_key: float32 array (N, 5)}}`` with x1, y1, x2, y2 normalised to
-        [0, 1] (clipped) and the score; keys from :func:`layout.img_key`. Detections of
+        ``{split: {img_key: float32 array (N, 5)}}`` (:mod:`stad.io.proposals`): boxes
+        normalised to [0, 1] (clipped), frames without a box left out. Detections of
         videos in no split are dropped.
+
+    Raises:
+        StadError: a video of a split with no size in ``sizes`` nor the ground truth.
     """
     splits = split_videos(gt)
     split_of = {v: s for s in SPLITS for v in splits[s]}
-    out: dict[str, dict[str, np.ndarray]] = {s: {} for s in SPLITS}
-    for (video, frame), dets in detections.items():
-        split = split_of.get(video)
-        if split is None:
-            continue
-        if video not in gt['resolution']:
-            raise StadError(f"detections: video {video!r} has no 'resolution' in the "
-                            'ground truth')
-        h, w = (float(x) for x in gt['resolution'][video])
-        arr = np.array(dets, dtype=np.float32).reshape(-1, 5)  # a copy
-        arr[:, :4] = np.clip(arr[:, :4] / np.array([w, h, w, h], np.float32), 0, 1)
-        out[split][img_key(video, int(frame))] = arr
-    for split in SPLITS:
-        out[split] = dict(sorted(out[split].items()))
-        if layout is not None:
-            atomic_dump_pickle(out[split], layout.proposals(split))
+    per_split: dict[str, dict] = {s: {} for s in SPLITS}
+    for key, dets in detections.items():
+        if key[0] in split_of:
+            per_split[split_of[key[0]]][key] = dets
+    size_of = {**gt['resolution'], **(sizes or {})}
+    out = {s: to_proposals(per_split[s], size_of, where='detections') for s in SPLITS}
+    if layout is not None:
+        for split in SPLITS:
+            save_proposals(layout.proposals(split), out[split])
     return out
-
-
-def _numpy(x) -> np.ndarray:
-    if hasattr(x, 'detach'):  # torch tensor
-        x = x.detach().cpu().numpy()
-    return np.asarray(x)
 
 
 def video_frame_of_path(path: str) -> tuple[str, int]:
@@ -208,19 +198,26 @@ def video_frame_of_path(path: str) -> tuple[str, int]:
         raise StadError(f'{path}: frame file name is not a number') from None
 
 
-def mmdet_results_to_detections(results: Iterable[Mapping]) -> dict[tuple[str, int], np.ndarray]:
-    """mmdet ``mim test --out`` results -> ``{(video, frame): array (N, 5) pixels, score}``.
+def mmdet_results_to_detections(results: Iterable[Mapping]
+                                ) -> tuple[dict[tuple[str, int], np.ndarray], dict]:
+    """mmdet ``mim test --out`` results -> detections and the frame sizes they are in.
 
-    Each result is a dict with ``img_path`` (``.../<sport>/<video>/00042.jpg``) and
-    ``pred_instances`` holding ``bboxes`` (N, 4) pixels and ``scores`` (N,) (tensors or
-    arrays), as mmdet 3 dumps them. Boxes are in the original image's pixels
-    (``ori_shape``), which is what :func:`detections_to_proposals` expects.
+    Each result is a dict with ``img_path`` (``.../<sport>/<video>/00042.jpg``),
+    ``ori_shape`` ``(h, w)`` and ``pred_instances`` holding ``bboxes`` (N, 4) pixels of
+    that original image and ``scores`` (N,) (tensors or arrays), as mmdet 3 dumps them.
+
+    Returns:
+        ``({(video, frame): float32 (N, 5) pixels, score}, {(video, frame): (h, w)})``:
+        pass both to :func:`detections_to_proposals` (``sizes=``), so that frames
+        decoded at another size than the ground truth's are normalised by their own.
     """
-    out = {}
-    for r in results:
+    dets, sizes = {}, {}
+    for i, r in enumerate(results):
         key = video_frame_of_path(r['img_path'])
         pred = r['pred_instances']
-        boxes = _numpy(pred['bboxes']).astype(np.float32).reshape(-1, 4)
-        scores = _numpy(pred['scores']).astype(np.float32).reshape(-1, 1)
-        out[key] = np.concatenate([boxes, scores], axis=1)
-    return out
+        boxes = to_numpy(pred['bboxes'], np.float32).reshape(-1, 4)
+        scores = to_numpy(pred['scores'], np.float32).reshape(-1, 1)
+        dets[key] = np.concatenate([boxes, scores], axis=1)
+        if 'ori_shape' in r:
+            sizes[key] = tuple(float(x) for x in r['ori_shape'][:2])
+    return dets, sizes

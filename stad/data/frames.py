@@ -17,10 +17,11 @@ import multiprocessing as mp
 import os
 from typing import Iterable, Mapping, Union
 
-from ..errors import StadError
-from ..io import atomic_write_text
-from .gt import annotated_frames, load_gt
-from .layout import DataLayout
+from stad.data.gt import annotated_frames, load_gt
+from stad.errors import StadError
+from stad.io.atomic import atomic_write_text
+from stad.io.layout import DataLayout
+from stad.progress import progress_bar
 
 JPEG_QUALITY = 90
 FrameSpec = Union[str, Mapping[str, Iterable[int]]]
@@ -98,7 +99,7 @@ def extract_frames(layout: DataLayout, videos: Iterable[str] | None = None,
             ``{video: 1-based frames}``.
         workers: processes decoding videos in parallel (1: in this process).
         gt: ground truth; default ``load_gt(layout.gt_file)``.
-        progress: tqdm bar over videos.
+        progress: progress bar over videos.
 
     Returns:
         ``{video: frames written}``; skipped (already complete) videos report 0.
@@ -106,7 +107,6 @@ def extract_frames(layout: DataLayout, videos: Iterable[str] | None = None,
     Raises:
         StadError: a video is missing, unreadable or shorter than ``nframes``.
     """
-    from tqdm import tqdm
     gt = load_gt(layout.gt_file) if gt is None else gt
     videos = sorted(gt['nframes']) if videos is None else list(videos)
     unknown = [v for v in videos if v not in gt['nframes']]
@@ -119,7 +119,7 @@ def extract_frames(layout: DataLayout, videos: Iterable[str] | None = None,
     missing = [v for _, v, _ in jobs if not os.path.isfile(layout.video_path(v))]
     if missing:
         raise StadError(f'video {missing[0]!r}: missing file {layout.video_path(missing[0])}')
-    bar = tqdm(total=len(jobs), desc='extract frames', unit='video', disable=not progress)
+    bar = progress_bar(total=len(jobs), desc='extract frames', unit='video', disable=not progress)
     errors = []
 
     def collect(res):

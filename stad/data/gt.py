@@ -11,13 +11,9 @@ The schema (see docs/stack.md)::
 
 A video id is ``'<sport>/<video>'``.
 
-Loading: :func:`read_gt_pickle` uses a restricted unpickler that builds only plain
-containers (dict, list, tuple, str, bytes, int, float, bool, None, and
-``collections.OrderedDict``) and numpy arrays / dtypes / scalars. Any other global (a
-pickle that would call ``os.system`` through ``__reduce__``, say) is refused with a
-:class:`StadError` naming the file and the global; nothing of it runs.
-``_codecs.encode`` is allowed too: pickles of protocol <= 2 (Python 2 era MultiSports
-files) store numpy buffers through it, and it only builds bytes.
+Loading: :func:`read_gt_pickle` uses stad's restricted loader
+(:mod:`stad.io.safe_pickle`): plain containers and numpy arrays only; any other global
+is refused before anything of it runs.
 
 Validation (:func:`check_gt`) reports every issue, each naming the video, label, tube
 and field. What is an error and what only a warning:
@@ -42,16 +38,15 @@ from __future__ import annotations
 
 import collections
 import difflib
-import io
 import os
-import pickle
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ..errors import StadError
-from .layout import GT_SPLIT_KEYS, SPLITS
+from stad.errors import StadError
+from stad.io.layout import GT_SPLIT_KEYS, SPLITS
+from stad.io.safe_pickle import load_pickle
 
 REQUIRED_KEYS = ('labels', 'test_videos', 'nframes', 'resolution', 'gttubes')
 OVERSHOOT_TOL_PX = 2.0
@@ -62,67 +57,14 @@ WARNING = 'warning'
 
 # ----------------------------------------------------------------------------- loading
 
-_NUMPY_GLOBALS = {
-    ('numpy', 'ndarray'), ('numpy', 'dtype'),
-    ('numpy.core.multiarray', '_reconstruct'), ('numpy.core.multiarray', 'scalar'),
-    ('numpy._core.multiarray', '_reconstruct'), ('numpy._core.multiarray', 'scalar'),
-    ('numpy.core.numeric', '_frombuffer'), ('numpy._core.numeric', '_frombuffer'),
-}
-_PLAIN_GLOBALS = {
-    ('builtins', 'dict'), ('builtins', 'list'), ('builtins', 'tuple'), ('builtins', 'str'),
-    ('builtins', 'bytes'), ('builtins', 'int'), ('builtins', 'float'), ('builtins', 'bool'),
-    ('builtins', 'set'), ('builtins', 'frozenset'), ('builtins', 'complex'),
-    ('collections', 'OrderedDict'), ('_codecs', 'encode'),
-}
-ALLOWED_GLOBALS = frozenset(_NUMPY_GLOBALS | _PLAIN_GLOBALS)
-
-
-class _RestrictedUnpickler(pickle.Unpickler):
-
-    def __init__(self, file, source: str):
-        super().__init__(file, encoding='latin1')
-        self._source = source
-
-    def find_class(self, module: str, name: str):
-        if (module, name) not in ALLOWED_GLOBALS:
-            raise StadError(f'{self._source}: refused to load global {module}.{name} '
-                            '(ground truth may hold only plain containers and numpy '
-                            'arrays; this pickle tries to build or run other objects)')
-        if module.startswith('numpy.core.'):  # numpy 1 pickles under numpy 2
-            module = 'numpy._core.' + module[len('numpy.core.'):]
-            if not _has_module(module):
-                module = 'numpy.core.' + module[len('numpy._core.'):]
-        return super().find_class(module, name)
-
-
-# Public name: other pickles of plain data (proposals, caches) are read with it too.
-RestrictedUnpickler = _RestrictedUnpickler
-
-
-def _has_module(name: str) -> bool:
-    import importlib.util
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ImportError:
-        return False
-
-
 def read_gt_pickle(path: str) -> Any:
-    """Unpickle ``path`` allowing only :data:`ALLOWED_GLOBALS` (no validation).
+    """Unpickle ``path`` with stad's restricted loader (:mod:`stad.io.safe_pickle`), no
+    validation.
 
     Raises:
         StadError: the file is missing, not a pickle, or refers to another global.
     """
-    if not os.path.isfile(path):
-        raise StadError(f'{path}: ground truth file not found')
-    with open(path, 'rb') as f:
-        data = f.read()
-    try:
-        return _RestrictedUnpickler(io.BytesIO(data), path).load()
-    except StadError:
-        raise
-    except Exception as e:  # truncated or not a pickle at all
-        raise StadError(f'{path}: not a readable pickle ({type(e).__name__}: {e})') from e
+    return load_pickle(path, 'ground truth file')
 
 
 # -------------------------------------------------------------------------- validation
@@ -414,7 +356,7 @@ def check_videos(gt: dict, video_dir: str, source: str = '<ground truth>') -> li
     """
     import cv2
 
-    from .layout import VIDEO_EXT
+    from stad.io.layout import VIDEO_EXT
     issues = []
     for video in sorted(gt.get('nframes', {})):
         path = os.path.join(video_dir, video + VIDEO_EXT)

@@ -1,6 +1,6 @@
 """A small synthetic MultiSports dataset that trains end to end on a CPU in minutes.
 
-:func:`synth` writes exactly the MultiSports layout of :mod:`stad.data.layout`: videos
+:func:`synth` writes exactly the MultiSports layout of :mod:`stad.io.layout`: videos
 ``ROOT/trainval/<sport>/<video>.mp4`` and ``ROOT/trainval/multisports_GT.pkl``.
 
 What is in a video:
@@ -35,8 +35,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..io import atomic_dump_pickle, atomic_path
-from .layout import DataLayout
+from stad.io.atomic import atomic_dump_pickle, atomic_path
+from stad.io.layout import DataLayout
+from stad.progress import progress_bar
 
 LABELS = ['jumping jack', 'squat', 'wave', 'walk']
 WALK = 3
@@ -448,20 +449,18 @@ def synth(root: str, *, seed: int = 0, videos: int = 16, val_videos: int | None 
         frames: frames per video.
         fps: frame rate written in the mp4.
         max_people: 1..max_people people per video.
-        progress: print a tqdm bar.
+        progress: print a progress bar.
 
     Returns:
         The :class:`DataLayout` of ``root``.
     """
-    from tqdm import tqdm
-
     layout = DataLayout(root)
     plans, train, val = plan_dataset(seed=seed, videos=videos, val_videos=val_videos,
                                      size=size, frames=frames, max_people=max_people)
     gt = dict(labels=list(LABELS), train_videos=[train], test_videos=[val],
               nframes={}, resolution={}, gttubes={})
     t0 = time.time()
-    for vid, plan in tqdm(plans.items(), desc='synth videos', unit='video',
+    for vid, plan in progress_bar(plans.items(), desc='synth videos', unit='video',
                           disable=not progress):
         imgs, tubes = render_video(plan)
         os.makedirs(os.path.dirname(layout.video_path(vid)), exist_ok=True)

@@ -23,9 +23,10 @@ import numpy as np
 from mmaction.datasets.transforms.loading import DecordDecode
 from mmcv.transforms import BaseTransform
 
-from ..errors import StadError
-from ..io import atomic_path
-from ..registry import TRANSFORMS
+from stad.errors import StadError
+from stad.io.atomic import atomic_path
+from stad.io.video import open_video, read_batch
+from stad.registry import TRANSFORMS
 
 
 def default_cache_dir(video: str) -> str:
@@ -54,18 +55,14 @@ def load_decoded(video: str, cache_dir: str) -> np.ndarray:
     """Every frame of ``video`` (T, H, W, 3 uint8 RGB, as decord decodes it), memory-mapped
     from the cache; decodes and writes the cache file first if it is missing."""
     if not os.path.isfile(video):
-        raise StadError(f'video not found: {video}')
+        raise StadError(f'{video}: video not found')
     path = cached_frames_path(video, cache_dir)
     frames = _MAPPED.get(path)
     if frames is not None:
         return frames
     if not os.path.isfile(path):
-        import decord
-        try:
-            vr = decord.VideoReader(video, num_threads=1)
-            frames = vr.get_batch(range(len(vr))).asnumpy()
-        except Exception as e:  # decord raises its own DECORDError
-            raise StadError(f'cannot decode video {video}: {e}') from e
+        vr = open_video(video)
+        frames = read_batch(vr, range(len(vr)))
         # two workers may decode the same video at once; the rename makes either win whole
         try:
             with atomic_path(path) as tmp:

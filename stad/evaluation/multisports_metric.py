@@ -17,15 +17,11 @@ import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
-from ..registry import METRICS
-from .detections import detections_from_mmaction, load_gt
-from .functional.multisports import Exclude, check_mode, evaluate_multisports
-
-
-def _np(x: Any) -> np.ndarray:
-    if hasattr(x, 'detach'):
-        x = x.detach().cpu().numpy()
-    return np.asarray(x)
+from stad.data.gt import load_gt
+from stad.evaluation.functional.multisports import Exclude, check_mode, evaluate_multisports
+from stad.io.arrays import to_numpy
+from stad.io.detections import detections_from_mmaction
+from stad.registry import METRICS
 
 
 @METRICS.register_module()
@@ -79,8 +75,8 @@ class MultiSportsMAP(BaseMetric):
         for pred in data_samples:
             inst = pred['pred_instances']
             self.results.append([pred['video_id'], int(pred['timestamp']),
-                                 _np(inst['bboxes']).astype(np.float32),
-                                 _np(inst['scores']).astype(np.float32)])
+                                 to_numpy(inst['bboxes']).astype(np.float32),
+                                 to_numpy(inst['scores']).astype(np.float32)])
 
     def compute_metrics(self, results: list) -> dict:
         dets = detections_from_mmaction(results, self.gt, per_class=self.per_class,
@@ -91,7 +87,7 @@ class MultiSportsMAP(BaseMetric):
             min_tube_len=self.min_tube_len)
         self.last_result = result
         if self.verbose:
-            from .report import format_table
+            from stad.evaluation.report import format_table
             MMLogger.get_current_instance().info('MultiSports evaluation\n'
                                                  + format_table(result))
         return {k: float(v) for k, v in result.summary().items()}

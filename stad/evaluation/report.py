@@ -8,9 +8,8 @@ import os
 
 import numpy as np
 
-from ..io import atomic_path, atomic_write_text
-from .detections import load_detections, load_gt
-from .functional.multisports import MultiSportsResult, evaluate_multisports
+from stad.evaluation.functional.multisports import MultiSportsResult
+from stad.io.atomic import atomic_write_text, savefig_atomic
 
 MODE_TEXT = {
     'all_frames': 'all frames (official protocol: detections on frames without ground '
@@ -90,25 +89,7 @@ def save_pr_curves(result: MultiSportsResult, out_dir: str) -> list:
             ax.legend(fontsize=6, loc='lower left')
         fig.tight_layout()
         path = os.path.join(out_dir, f'pr_{kind}@{t:g}.png')
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format='png')
+        savefig_atomic(fig, path)
         plt.close(fig)
         paths.append(path)
     return paths
-
-
-def evaluate_files(gt_path: str, dets_path: str, *, mode: str = 'all_frames',
-                   out_dir: str | None = None, exclude='auto', min_tube_len: int = 15):
-    """Evaluate a detections pickle against a ground-truth pickle (what ``stad eval`` runs).
-
-    Writes ``results.json`` and ``pr_*.png`` into ``out_dir`` if given.
-    Returns ``(MultiSportsResult, table text)``.
-    """
-    gt = load_gt(gt_path)
-    dets = load_detections(dets_path, gt)
-    result = evaluate_multisports(gt, dets, mode=mode, exclude=exclude,
-                                  min_tube_len=min_tube_len)
-    if out_dir:
-        save_json(result, os.path.join(out_dir, 'results.json'))
-        save_pr_curves(result, out_dir)
-    return result, format_table(result)

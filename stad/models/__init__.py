@@ -1,4 +1,4 @@
 """Model components for configs (``type='stad.X'``)."""
-from .data_preprocessors import ChannelsLastActionDataPreprocessor
+from stad.models.data_preprocessors import ChannelsLastActionDataPreprocessor
 
 __all__ = ['ChannelsLastActionDataPreprocessor']

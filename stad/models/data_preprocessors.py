@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from mmaction.models.data_preprocessors import ActionDataPreprocessor
 
-from ..registry import MODELS
+from stad.registry import MODELS
 
 
 @MODELS.register_module()

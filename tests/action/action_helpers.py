@@ -23,7 +23,7 @@ def jittered_proposals(gt: dict, videos, *, jitter: float = 0.05, false_boxes: i
     box size, score in [0.8, 1]; plus ``false_boxes`` random boxes per frame scoring
     [0, 0.6] (below the configs' ``person_det_score_thr`` of 0.5 only sometimes).
     """
-    from stad.data.layout import img_key
+    from stad.io.layout import img_key
     rng = np.random.default_rng(seed)
     per_frame: dict = {}
     for video in videos:
@@ -52,7 +52,7 @@ def jittered_proposals(gt: dict, videos, *, jitter: float = 0.05, false_boxes: i
 def write_jittered_proposals(data_root: str, out_dir: str, **kwargs) -> dict:
     """Write ``multisports_proposals_{train,val}.pkl`` for ``data_root`` into ``out_dir``."""
     from stad.data.gt import load_gt, split_videos
-    from stad.data.layout import DataLayout
+    from stad.io.layout import DataLayout
     gt = load_gt(DataLayout(data_root).gt_file)
     paths = {}
     for split, videos in split_videos(gt).items():
@@ -66,7 +66,7 @@ def write_jittered_proposals(data_root: str, out_dir: str, **kwargs) -> dict:
 
 def tiny_cfg_options(data_root: str, proposals: dict) -> dict:
     """Point the CPU config at ``data_root`` and make it tiny (2 clips a batch, 4 iters)."""
-    from stad.data.layout import DataLayout
+    from stad.io.layout import DataLayout
     lay = DataLayout(data_root)
     opts = {}
     for split, loader in (('train', 'train_dataloader'), ('val', 'val_dataloader'),

@@ -2,7 +2,6 @@
 import os
 
 import pytest
-
 from action_helpers import write_jittered_proposals
 
 

@@ -1,14 +1,15 @@
 """stad.apis.action: batched inference equals mmaction2's own val step."""
 import numpy as np
 import pytest
-
 from action_helpers import CPU_CONFIG, tiny_cfg_options
+
 from stad.errors import StadError
 
 
 @pytest.fixture(scope='module')
 def action_model(action_data):
     import torch
+
     from stad.apis.action import load_action_model
     root, proposals = action_data
     torch.manual_seed(0)
@@ -32,8 +33,9 @@ def test_batched_scores_equal_mmaction_test_step(action_model, action_data):
     import decord
     import torch
     from mmengine.dataset import pseudo_collate
+
     from stad.apis.action import predict_keyframes
-    from stad.data.layout import DataLayout, parse_img_key
+    from stad.io.layout import DataLayout, parse_img_key
     am = action_model
     ds = _val_dataset(am)
     picks = [0, len(ds) // 2, len(ds) - 1]  # first/last keyframes: clips clamped at the ends
@@ -78,6 +80,7 @@ def test_shapes_pixels_and_empty(action_model):
 
 def test_flip_test_averages_the_mirrored_clip(action_model):
     import dataclasses
+
     from stad.apis.action import load_action_model, predict_keyframes
     assert load_action_model(CPU_CONFIG).flip_test  # the synthetic config turns it on
     rng = np.random.default_rng(1)
@@ -110,11 +113,10 @@ def test_short_video_and_bad_input_raise(action_model):
 
 
 def test_predict_dataset_rows(action_model, action_data, tmp_path):
-    import shutil
-    from stad.apis.action import predict_dataset
     from stad.data.gt import load_gt
-    from stad.data.layout import DataLayout
     from stad.evaluation.functional.multisports import DET_COLUMNS, frame_ap
+    from stad.io.layout import DataLayout
+    from stad.tasks.predict import predict_dataset
     root, proposals = action_data
     dets = predict_dataset(action_model, root, split='val', proposal_file=proposals['val'],
                            progress=False)

@@ -3,11 +3,10 @@ import glob
 import os
 
 import pytest
+from action_helpers import CPU_CONFIG, ROOT
 from mmengine.config import Config
 
-from stad.data.layout import MULTISPORTS_AVA_KWARGS, DataLayout
-
-from action_helpers import CPU_CONFIG, ROOT
+from stad.io.layout import MULTISPORTS_AVA_KWARGS, DataLayout
 
 CONFIGS = sorted(glob.glob(os.path.join(ROOT, 'configs', 'action', '*.py')))
 
@@ -38,8 +37,10 @@ def test_config_loads(path):
         assert ds.ann_file == lay.csv(split)
         assert ds.proposal_file == lay.proposals(split)
         assert ds.data_prefix.img == lay.video_dir
-        for k, v in MULTISPORTS_AVA_KWARGS.items():
-            assert ds[k] == v, (split, k)
+        # MultiSports' frame arithmetic is pinned by the dataset class, not copied in
+        assert ds.type == 'stad.MultiSportsDataset'
+        # (the real-data config inherits upstream's equal values; the class refuses others)
+        assert all(ds.get(k, v) == v for k, v in MULTISPORTS_AVA_KWARGS.items()), split
     assert cfg.val_evaluator.ann_file == lay.gt_file
 
 

@@ -4,9 +4,9 @@ import json
 import math
 import os
 
-from action_helpers import CPU_CONFIG, ROOT, tiny_cfg_options
+from action_helpers import CPU_CONFIG, tiny_cfg_options
 
-from stad.apis.pipeline import SYNTH_DET_CONFIG
+from stad.tasks.run import SYNTH_DET_CONFIG
 
 
 def _train_logs(work_dir):
@@ -19,7 +19,7 @@ def _train_logs(work_dir):
 
 
 def test_train_then_resume(action_data, tmp_path):
-    from stad.apis.train import train
+    from stad.tasks.train import train
     root, proposals = action_data
     work_dir = str(tmp_path / 'work')
     opts = tiny_cfg_options(root, proposals)
@@ -41,12 +41,22 @@ def test_train_then_resume(action_data, tmp_path):
     assert all(math.isfinite(r['loss']) for r in _train_logs(work_dir))
 
 
-def test_shorter_run_shortens_the_lr_schedule():
-    from stad.apis.train import load_config
-    cfg = load_config(CPU_CONFIG, cfg_options={'train_cfg.max_iters': 300})
+def test_iters_shortens_the_lr_schedule():
+    from stad.tasks.train import load_config
+    cfg = load_config(CPU_CONFIG, iters=300)
     warmup, cosine = cfg.param_scheduler
     full = load_config(CPU_CONFIG).train_cfg.max_iters
+    assert cfg.train_cfg.max_iters == 300
     assert cosine.T_max == cosine.end == 300  # decays over the run, not over `full`
     assert warmup.end == round(50 * 300 / full)
-    det = load_config(os.path.join(ROOT, SYNTH_DET_CONFIG), cfg_options={'train_cfg.max_iters': 300})
+    det = load_config(SYNTH_DET_CONFIG, iters=300)
     assert det.param_scheduler[1].milestones == [225, 270]
+
+
+def test_cfg_options_max_iters_changes_only_the_length_as_mim_does():
+    """`--cfg-options train_cfg.max_iters=N` is what `mim train` gets too: same schedule."""
+    from stad.tasks.train import load_config
+    full = load_config(CPU_CONFIG)
+    cfg = load_config(CPU_CONFIG, cfg_options={'train_cfg.max_iters': 300})
+    assert cfg.train_cfg.max_iters == 300
+    assert cfg.param_scheduler == full.param_scheduler

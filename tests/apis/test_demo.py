@@ -5,14 +5,15 @@ unit test): these tests check shapes, flow, files and messages, not accuracy. Th
 detector's score threshold is 0 so that random boxes exist on every keyframe.
 """
 import os
+
 import numpy as np
 import pytest
 
-from stad.apis.demo import (DemoOptions, VideoFrames, demo_keyframes, read_label_map,
-                            top_actions)
-from stad.apis.pipeline import SYNTH_ACTION_CONFIG, SYNTH_DET_CONFIG
+from stad.apis.video import DemoOptions, demo_keyframes, top_actions
 from stad.errors import StadError
-from stad.visualization.demo import write_mp4
+from stad.io.label_map import read_label_map
+from stad.io.video import VideoFrames, write_mp4
+from stad.tasks.run import SYNTH_ACTION_CONFIG, SYNTH_DET_CONFIG
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DET_CONFIG = os.path.join(ROOT, SYNTH_DET_CONFIG)
@@ -114,7 +115,7 @@ def test_frames_stop_decord_read_ahead(tmp_path):
 def test_demo_writes_every_frame_with_bounded_memory(tmp_path, tiny_models):
     import decord
 
-    from stad.visualization.demo import run_demo
+    from stad.tasks.demo import run_demo
     det_ckpt, act_ckpt = tiny_models
     video = make_video(tmp_path / 'in.mp4', 40)
     out = str(tmp_path / 'out' / 'demo.mp4')
@@ -143,8 +144,8 @@ def test_too_short_video_is_a_one_line_error(tmp_path, tiny_models, capsys):
                det_ckpt, '--config', ACTION_CONFIG, '--checkpoint', act_ckpt, '--quiet'])
     assert rc == 2
     assert capsys.readouterr().err.strip().splitlines()[-1] == (
-        f'stad demo: error: video {video} has 10 frames, shorter than one clip window of '
-        '13 frames (clip_len 4 x frame_interval 4 of the action config)')
+        f'stad demo: error: {video}: 10 frames, shorter than the action model\'s clip window of '
+        '13 frames (clip_len 4 x frame_interval 4)')
     assert not out.exists()
 
 

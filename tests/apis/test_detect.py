@@ -11,7 +11,7 @@ import shutil
 import numpy as np
 import pytest
 
-from stad.data.layout import MULTISPORTS_AVA_KWARGS, parse_img_key
+from stad.io.layout import MULTISPORTS_AVA_KWARGS, parse_img_key
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CPU_CONFIG = glob.glob(os.path.join(ROOT, 'configs', 'detection', '*_synthetic-person.py'))[0]
@@ -33,7 +33,7 @@ def _options(layout, iters):
 @pytest.fixture(scope='module')
 def trained(tiny_dataset, tmp_path_factory):
     """Work dir of a 2-iteration training run of the CPU config on the tiny dataset."""
-    from stad.apis.train import train
+    from stad.tasks.train import train
     work = str(tmp_path_factory.mktemp('det_train'))
     runner = train(CPU_CONFIG, work_dir=work, cfg_options=_options(tiny_dataset, 2))
     return work, runner
@@ -50,7 +50,7 @@ def test_training_writes_checkpoints_and_coco_metrics(trained):
 
 
 def test_killed_run_resumes(trained, tiny_dataset, tmp_path):
-    from stad.apis.train import train
+    from stad.tasks.train import train
     work = str(tmp_path / 'w')
     shutil.copytree(trained[0], work)
     with open(os.path.join(work, 'last_checkpoint'), 'w') as f:  # as if killed after iter 2
@@ -64,7 +64,8 @@ def test_killed_run_resumes(trained, tiny_dataset, tmp_path):
 
 @pytest.fixture(scope='module')
 def proposed(trained, tiny_dataset, tmp_path_factory):
-    from stad.apis.detect import ProposalOptions, propose
+    from stad.apis.detect import ProposalOptions
+    from stad.tasks.propose import propose
     tmp = tmp_path_factory.mktemp('propose')
     opts = ProposalOptions(score_thr=0.0, max_per_frame=5, stride=3, batch_size=4)
     kwargs = dict(work_dir=str(tmp / 'work'), options=opts, out_dir=str(tmp / 'out'),
@@ -113,6 +114,7 @@ def test_rerun_reuses_the_per_video_cache(proposed):
 def test_proposals_load_in_ava_dataset(proposed, tiny_dataset):
     from mmaction.datasets import AVADataset
     from mmengine.registry import DefaultScope
+
     from stad.data.gt import load_gt
     res, _ = proposed
     gt = load_gt(tiny_dataset.gt_file)
@@ -134,7 +136,7 @@ def test_proposal_report_cli(proposed, tiny_dataset, tmp_path, capsys):
     from stad.cli import main
     res, _ = proposed
     out = tmp_path / 'report.json'
-    assert main(['proposal-report', '--root', tiny_dataset.root, '--proposals',
+    assert main(['proposal-report', '--data-root', tiny_dataset.root, '--proposals',
                  f"val={res.files['val']}", '--stride', '3', '--out', str(out)]) == 0
     assert 'recall@0.5' in capsys.readouterr().out
     assert json.load(open(out))['report']['val'] == res.report['val']
@@ -142,8 +144,9 @@ def test_proposal_report_cli(proposed, tiny_dataset, tmp_path, capsys):
 
 def test_propose_cli_missing_checkpoint_is_a_one_line_error(tiny_dataset, tmp_path, capsys):
     from stad.cli import main
-    assert main(['propose', CPU_CONFIG, str(tmp_path / 'no.pth'), '--root',
-                 tiny_dataset.root, '--work-dir', str(tmp_path)]) == 2
+    assert main(['propose', '--det-config', CPU_CONFIG, '--det-checkpoint',
+                 str(tmp_path / 'no.pth'), '--data-root', tiny_dataset.root,
+                 '--work-dir', str(tmp_path)]) == 2
     assert capsys.readouterr().err.strip() == \
         f"stad propose: error: checkpoint file not found: {tmp_path / 'no.pth'}"
 

@@ -7,10 +7,16 @@ import numpy as np
 import pytest
 
 import stad  # noqa: F401  (before mmaction.models)
-from stad.data.convert import (ava_rows, detections_to_proposals, label_map_text,
-                               mmdet_results_to_detections, to_ava_csv, to_coco)
+from stad.data.convert import (
+    ava_rows,
+    detections_to_proposals,
+    mmdet_results_to_detections,
+    to_ava_csv,
+    to_coco,
+)
 from stad.data.gt import load_gt, split_videos
-from stad.data.layout import MULTISPORTS_AVA_KWARGS, img_key
+from stad.io.label_map import label_map_text
+from stad.io.layout import MULTISPORTS_AVA_KWARGS, img_key
 
 
 def _gt():
@@ -64,7 +70,7 @@ def test_converters_do_not_mutate_input():
 
 
 def test_detections_to_proposals(tmp_path):
-    from stad.data.layout import DataLayout
+    from stad.io.layout import DataLayout
     layout = DataLayout(str(tmp_path))
     dets = {('s/a', 2): np.array([[-5, 10, 250, 90, 0.9], [20, 20, 40, 60, 0.3]]),
             ('s/b', 1): np.zeros((0, 5)), ('s/other', 1): np.ones((1, 5))}
@@ -72,7 +78,8 @@ def test_detections_to_proposals(tmp_path):
     p = out['train'][img_key('s/a', 2)]
     assert p.dtype == np.float32 and p.shape == (2, 5)
     np.testing.assert_allclose(p[0], [0, 0.1, 1, 0.9, 0.9], atol=1e-6)
-    assert out['val'][img_key('s/b', 1)].shape == (0, 5)
+    # a frame without boxes has no key: AVADataset fails on an empty (0, 5) array
+    assert img_key('s/b', 1) not in out['val']
     with open(layout.proposals('train'), 'rb') as f:
         assert set(pickle.load(f)) == {'s/a.mp4,0002'}
 
@@ -82,10 +89,25 @@ def test_mmdet_results_are_converted():
     results = [dict(img_path='/d/rawframes/s/a/00002.jpg', ori_shape=(100, 200),
                     pred_instances=dict(bboxes=torch.tensor([[10., 10., 50., 90.]]),
                                         scores=torch.tensor([0.8])))]
-    dets = mmdet_results_to_detections(results)
+    dets, sizes = mmdet_results_to_detections(results)
     np.testing.assert_allclose(dets[('s/a', 2)], [[10, 10, 50, 90, 0.8]], rtol=1e-6)
-    p = detections_to_proposals(dets, _gt())['train']['s/a.mp4,0002']
+    p = detections_to_proposals(dets, _gt(), sizes=sizes)['train']['s/a.mp4,0002']
     np.testing.assert_allclose(p, [[0.05, 0.1, 0.25, 0.9, 0.8]], rtol=1e-6)
+
+
+def test_mmdet_results_are_normalised_by_their_own_frame_size():
+    """Frames decoded at half the ground truth's size: boxes in their pixels, normalised
+    by ori_shape (by the GT's resolution they came out halved); empty frames left out."""
+    torch = pytest.importorskip('torch')
+    results = [dict(img_path='/d/rawframes/s/a/00002.jpg', ori_shape=(50, 100),
+                    pred_instances=dict(bboxes=torch.tensor([[5., 5., 25., 45.]]),
+                                        scores=torch.tensor([0.8]))),
+               dict(img_path='/d/rawframes/s/a/00003.jpg', ori_shape=(50, 100),
+                    pred_instances=dict(bboxes=torch.zeros((0, 4)), scores=torch.zeros(0)))]
+    dets, sizes = mmdet_results_to_detections(results)
+    props = detections_to_proposals(dets, _gt(), sizes=sizes)['train']
+    np.testing.assert_allclose(props['s/a.mp4,0002'], [[0.05, 0.1, 0.25, 0.9, 0.8]], rtol=1e-6)
+    assert 's/a.mp4,0003' not in props
 
 
 def test_coco_loads_in_pycocotools_and_mmdet(tiny_dataset):
@@ -109,7 +131,8 @@ def test_coco_loads_in_pycocotools_and_mmdet(tiny_dataset):
 def test_csv_and_proposals_load_in_ava_dataset(tiny_dataset, tmp_path):
     from mmaction.datasets import AVADataset
     from mmengine.registry import DefaultScope
-    from stad.data.layout import DataLayout
+
+    from stad.io.layout import DataLayout
     gt = load_gt(tiny_dataset.gt_file)
     # proposals = the ground truth boxes of the val split with score 1
     dets = {}

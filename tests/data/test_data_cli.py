@@ -3,7 +3,7 @@ import json
 import os
 
 from stad.cli import main
-from stad.data.layout import DataLayout
+from stad.io.layout import DataLayout
 
 
 def test_synth_convert_extract(tmp_path, capsys):
@@ -12,16 +12,18 @@ def test_synth_convert_extract(tmp_path, capsys):
     assert main(['synth', '--out', root, '--videos', '2', '--frames', '12',
                  '--size', '64x48', '--max-people', '1']) == 0
     assert os.path.isfile(layout.gt_file)
-    assert main(['convert', '--root', root]) == 0
+    assert main(['convert', '--data-root', root]) == 0
     with open(layout.coco('train')) as f:
         assert json.load(f)['categories'] == [{'id': 0, 'name': 'person'}]
     assert open(layout.label_map).read().startswith('0: jumping jack\n')
-    assert main(['extract-frames', '--root', root, '--workers', '1']) == 0
+    assert main(['extract-frames', '--data-root', root, '--workers', '1']) == 0
     assert capsys.readouterr().out.splitlines()[-1] == \
         '24 frames written, 0 of 2 videos already complete'
+    # the old spelling still works, with one deprecation line
     assert main(['extract-frames', '--root', root, '--workers', '1']) == 0
-    assert capsys.readouterr().out.splitlines()[-1] == \
-        '0 frames written, 2 of 2 videos already complete'
+    out = capsys.readouterr()
+    assert out.out.splitlines()[-1] == '0 frames written, 2 of 2 videos already complete'
+    assert 'stad extract-frames: --root is deprecated, use --data-root' in out.err.splitlines()
 
 
 def test_bad_size_is_a_one_line_error(tmp_path, capsys):

@@ -9,8 +9,8 @@ import pytest
 
 from stad.data.frames import extract_frames, is_done
 from stad.data.gt import annotated_frames, load_gt
-from stad.data.layout import DataLayout
 from stad.errors import StadError
+from stad.io.layout import DataLayout
 
 
 def test_tiny_dataset_frames_match_the_video(tiny_dataset):

@@ -61,11 +61,11 @@ def test_rewritten_video_gets_a_new_cache_file(tiny_dataset, tmp_path):
 
 def test_bad_videos_name_the_file(tmp_path):
     init = CachedDecordInit(cache_dir=str(tmp_path / 'cache'))
-    with pytest.raises(StadError, match='video not found: .*missing.mp4'):
+    with pytest.raises(StadError, match='missing.mp4: video not found'):
         init(_sample(str(tmp_path / 'missing.mp4'), [0]))
     broken = tmp_path / 'broken.mp4'
     broken.write_bytes(b'not a video')
-    with pytest.raises(StadError, match='cannot decode video .*broken.mp4'):
+    with pytest.raises(StadError, match='broken.mp4: cannot decode video'):
         init(_sample(str(broken), [0]))
     assert not os.path.exists(tmp_path / 'cache') or not os.listdir(tmp_path / 'cache')
 

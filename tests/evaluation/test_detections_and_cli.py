@@ -7,11 +7,16 @@ import pytest
 
 import stad  # noqa: F401
 from stad.cli import main
-from stad.data.layout import img_key
 from stad.errors import StadError
-from stad.evaluation import (check_detections, detections_from_object, load_detections,
-                             save_detections, synthetic_dets, synthetic_gt)
-from stad.evaluation.detections import detections_from_mmaction
+from stad.evaluation import synthetic_dets, synthetic_gt
+from stad.io.detections import (
+    check_detections,
+    detections_from_mmaction,
+    detections_from_object,
+    load_detections,
+    save_detections,
+)
+from stad.io.layout import img_key
 
 
 @pytest.fixture(scope='module')
@@ -75,7 +80,7 @@ def test_bad_detections_name_the_problem(case, tmp_path):
         check_detections(dets[:, :6], gt)
     with pytest.raises(StadError, match="'nope/x'"):
         detections_from_object({img_key('nope/x', 3): np.zeros((1, 6))}, gt)
-    with pytest.raises(StadError, match='no such file'):
+    with pytest.raises(StadError, match='detections file not found'):
         load_detections(str(tmp_path / 'missing.pkl'), gt)
 
 

@@ -3,9 +3,18 @@ import numpy as np
 import pytest
 
 import stad  # noqa: F401  (compat fixes before anything from the stack)
-from stad.evaluation.functional import (MULTISPORTS_EXCLUDED, evaluate_multisports,
-                                        excluded_classes, frame_ap, iou_matrix, link_tubes,
-                                        temporal_iou, tube_iou, video_ap, voc_ap)
+from stad.evaluation.functional import (
+    MULTISPORTS_EXCLUDED,
+    evaluate_multisports,
+    excluded_classes,
+    frame_ap,
+    iou_matrix,
+    link_tubes,
+    temporal_iou,
+    tube_iou,
+    video_ap,
+    voc_ap,
+)
 
 BOX = [0.0, 0.0, 10.0, 10.0]
 
@@ -113,7 +122,18 @@ def test_unannotated_frame_counts_only_in_all_frames_mode():
     dets[0] = det(2, .99, box=[50, 50, 60, 60])
     assert fap(gt, dets, mode='annotated_frames').ap['a'] == pytest.approx(0.75)
     with pytest.raises(ValueError, match='mode'):
-        fap(gt, dets, mode='annotated')
+        fap(gt, dets, mode='bogus')
+
+
+def test_old_frame_mode_spellings_are_aliases(capsys):
+    from stad.evaluation.functional.multisports import check_mode
+    assert check_mode('annotated') == 'annotated_frames'
+    assert check_mode('all') == check_mode('proposals') == 'all_frames'
+    assert capsys.readouterr().err.splitlines() == [
+        "stad: frame mode 'annotated' is deprecated, use 'annotated_frames'",
+        "stad: frame mode 'all' is deprecated, use 'all_frames'",
+        "stad: frame mode 'proposals' is deprecated, use 'all_frames'"]
+    assert check_mode('all_frames') == 'all_frames' and not capsys.readouterr().err
 
 
 def test_excluded_classes_by_name():

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 import stad  # noqa: F401  (compat fixes before any mmaction import)
-from stad.evaluation.upstream import fixed_iou3dt_voc
 from stad.evaluation import evaluate_multisports, synthetic_dets, synthetic_gt
 from stad.evaluation.functional import MULTISPORTS_EXCLUDED, frame_ap, link_tubes, video_ap
+from stad.evaluation.upstream import fixed_iou3dt_voc
 
 msu = pytest.importorskip('mmaction.evaluation.functional.multisports_utils')
 

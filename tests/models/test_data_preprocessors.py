@@ -42,7 +42,7 @@ def test_slowonly_features_unchanged():
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
-    from stad.apis.pipeline import SYNTH_ACTION_CONFIG
+    from stad.tasks.run import SYNTH_ACTION_CONFIG
     init_default_scope('mmaction')
     torch.manual_seed(0)
     net = MODELS.build(Config.fromfile(SYNTH_ACTION_CONFIG).model.backbone)

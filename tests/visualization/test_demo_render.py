@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from stad.apis.demo import KeyframeResult
-from stad.visualization.demo import (annotate_frames, caption, frame_boxes, render_frame,
-                                     write_mp4)
+from stad.apis.video import KeyframeResult
+from stad.io.video import write_mp4
 from stad.visualization.draw import _PALETTE
+from stad.visualization.render import annotate_frames, caption, frame_boxes, render_frame
 
 
 def _result(index, boxes, ids, actions=None):

@@ -22,9 +22,10 @@ import sys
 import tempfile
 import time
 
-import stad  # noqa: F401  (compat fixes before any mmaction import)
 from _timing import interleaved_medians
-from stad.apis.pipeline import SYNTH_ACTION_CONFIG
+
+import stad  # noqa: F401  (compat fixes before any mmaction import)
+from stad.tasks.run import SYNTH_ACTION_CONFIG
 
 
 def model_steps(cfg, reps: int) -> dict:

@@ -74,7 +74,7 @@ def upstream_demo(a) -> None:
     from mmaction.utils import frame_extract
     from moviepy import ImageSequenceClip  # upstream: import moviepy.editor as mpy
 
-    from stad.apis.train import parse_cfg_options
+    from stad.tasks.train import parse_cfg_options
     tmp_dir = tempfile.TemporaryDirectory()
     frame_paths, original_frames = frame_extract(a.video, out_dir=tmp_dir.name)
     num_frame = len(frame_paths)

@@ -15,9 +15,10 @@ import itertools
 import os
 import sys
 
-import stad  # noqa: F401  (compat fixes before any mmdet import)
 from _timing import interleaved_medians
-from stad.apis.pipeline import SYNTH_DET_CONFIG
+
+import stad  # noqa: F401  (compat fixes before any mmdet import)
+from stad.tasks.run import SYNTH_DET_CONFIG
 
 
 def _variant(cfg, scale):

@@ -16,10 +16,10 @@ import time
 
 import stad  # noqa: F401  (compat fixes before any mmaction import)
 from stad.evaluation import MultiSportsMAP, synthetic_dets, synthetic_gt
-from stad.evaluation.upstream import fixed_iou3dt_voc
-from stad.evaluation.synthetic import as_mmaction_results
-from stad.evaluation.detections import detections_from_mmaction
 from stad.evaluation.functional import MULTISPORTS_EXCLUDED, frame_ap
+from stad.evaluation.synthetic import as_mmaction_results
+from stad.evaluation.upstream import fixed_iou3dt_voc
+from stad.io.detections import detections_from_mmaction
 
 
 def main(argv=None) -> int:

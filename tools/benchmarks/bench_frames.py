@@ -16,8 +16,8 @@ import cv2
 
 from stad.data.frames import JPEG_QUALITY, extract_frames
 from stad.data.gt import load_gt
-from stad.data.layout import DataLayout
 from stad.data.synth import synth
+from stad.io.layout import DataLayout
 
 
 def baseline(layout: DataLayout, videos: list, out_dir: str) -> int:

@@ -14,8 +14,8 @@ import cv2
 
 from stad.apis.detect import FrameDetector, detect_video, detections_to_array, load_detector
 from stad.data.gt import load_gt, split_videos
-from stad.data.layout import DataLayout
-from stad.data.proposals_report import compare_proposals
+from stad.evaluation.proposals import compare_proposals
+from stad.io.layout import DataLayout
 
 
 def upstream_route(model, det, layout, videos, tmp, ext):

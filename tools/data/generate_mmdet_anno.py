@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from stad.data.convert import convert_gt
-from stad.data.layout import DataLayout
+from stad.io.layout import DataLayout
 
 if __name__ == '__main__':
     parser = argparse.ArgumentParser(description=__doc__)

@@ -2,7 +2,7 @@
 import argparse
 
 from stad.data.frames import extract_frames
-from stad.data.layout import DataLayout
+from stad.io.layout import DataLayout
 
 if __name__ == '__main__':
     parser = argparse.ArgumentParser(description=__doc__)

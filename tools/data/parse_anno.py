@@ -8,7 +8,7 @@ ground truth and does not convert the MultiSports_box proposals (use
 import argparse
 
 from stad.data.convert import convert_gt
-from stad.data.layout import DataLayout
+from stad.io.layout import DataLayout
 
 if __name__ == '__main__':
     parser = argparse.ArgumentParser(description=__doc__)

@@ -27,10 +27,9 @@ from typing import Iterable, NamedTuple, Sequence, Union
 
 import numpy as np
 
-from .ap import pr_curve, voc_ap
-from .iou import iou_pairwise, tube_iou
-
-DET_COLUMNS = ('video_index', 'frame', 'label', 'score', 'x1', 'y1', 'x2', 'y2')
+from stad.evaluation.functional.ap import pr_curve, voc_ap
+from stad.evaluation.functional.iou import iou_pairwise, tube_iou
+from stad.io.detections import DET_COLUMNS  # noqa: F401  (the columns' one home)
 
 # Classes the published MultiSports protocol leaves out of the mean (too few instances).
 MULTISPORTS_EXCLUDED = ('aerobic kick jump', 'aerobic off axis jump', 'aerobic butterfly jump',
@@ -98,7 +97,25 @@ def excluded_classes(labels: Sequence[str], exclude: Exclude = 'auto') -> tuple:
     return tuple(exclude)
 
 
+# Old spellings of the frame modes (`stad eval --mode all|annotated`,
+# `predict_dataset(frames='proposals')`): accepted with a deprecation line.
+MODE_ALIASES = {'all': 'all_frames', 'proposals': 'all_frames',
+                'annotated': 'annotated_frames'}
+
+
 def check_mode(mode: str) -> str:
+    """The frame mode, one vocabulary everywhere (evaluation, prediction, CLI):
+    ``'all_frames'`` or ``'annotated_frames'``. Old spellings (:data:`MODE_ALIASES`)
+    are mapped with a deprecation line on stderr.
+
+    Raises:
+        ValueError: an unknown mode.
+    """
+    if mode in MODE_ALIASES:
+        import sys
+        new = MODE_ALIASES[mode]
+        print(f'stad: frame mode {mode!r} is deprecated, use {new!r}', file=sys.stderr)
+        return new
     if mode not in MODES:
         raise ValueError(f'mode must be one of {MODES}, got {mode!r}')
     return mode

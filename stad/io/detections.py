@@ -1,7 +1,7 @@
 """Reading ground truth and detections for the MultiSports evaluation.
 
 The canonical detections are a float array ``(N, 8)`` with the columns
-:data:`~stad.evaluation.functional.DET_COLUMNS`::
+:data:`DET_COLUMNS`::
 
     video_index, frame, label, score, x1, y1, x2, y2
 
@@ -13,7 +13,7 @@ The canonical detections are a float array ``(N, 8)`` with the columns
 1. ``{'videos': [video, ...], 'dets': array (N, 8)}`` -- the recommended file format:
    ``video_index`` indexes ``'videos'`` (self-describing; re-indexed against the GT).
 2. ``{img_key: array (M, 6)}`` with rows ``(label, score, x1, y1, x2, y2)`` in pixels and
-   keys from :func:`stad.data.layout.img_key` (``'<sport>/<video>.mp4,0042'``).
+   keys from :func:`stad.io.layout.img_key` (``'<sport>/<video>.mp4,0042'``).
 3. a list of mmaction2 results: data-sample dicts as written by
    ``mim test mmaction2 CONFIG --dump X.pkl`` (``video_id``, ``timestamp``,
    ``pred_instances`` with normalised ``bboxes`` (n, 4) and per-class ``scores`` (n, C)),
@@ -22,16 +22,18 @@ The canonical detections are a float array ``(N, 8)`` with the columns
 """
 from __future__ import annotations
 
-import os
-import pickle
 from typing import Any, Sequence
 
 import numpy as np
 
-from ..data.gt import load_gt  # noqa: F401  (re-exported: the one GT loader)
-from ..data.layout import VIDEO_EXT, parse_img_key
-from ..errors import StadError
-from .functional.multisports import DET_COLUMNS
+from stad.errors import StadError
+from stad.io.arrays import to_numpy
+from stad.io.atomic import atomic_dump_pickle
+from stad.io.layout import VIDEO_EXT, parse_img_key
+from stad.io.safe_pickle import load_pickle
+
+DET_COLUMNS = ('video_index', 'frame', 'label', 'score', 'x1', 'y1', 'x2', 'y2')
+
 
 def check_detections(dets: Any, gt: dict, *, source: str = 'detections') -> np.ndarray:
     """Validate canonical detections against ``gt``; returns them as float64 ``(N, 8)``."""
@@ -76,7 +78,12 @@ def _video_indexer(gt: dict, source: str):
 def detections_from_indexed(videos: Sequence[str], dets: Any, gt: dict, *,
                             source: str = 'detections') -> np.ndarray:
     """Format 1: ``dets (N, 8)`` whose ``video_index`` indexes ``videos``."""
-    dets = np.array(dets, dtype=np.float64).reshape(-1, 8)
+    dets = np.array(dets, dtype=np.float64)
+    if dets.size == 0:
+        dets = dets.reshape(0, 8)
+    if dets.ndim != 2 or dets.shape[1] != len(DET_COLUMNS):
+        raise StadError(f"{source}: 'dets' must be an array (N, 8) with columns "
+                        f'{DET_COLUMNS}, got shape {dets.shape}')
     lookup = _video_indexer(gt, source)
     remap = np.array([lookup(v) for v in videos], dtype=np.float64)
     if len(dets):
@@ -104,12 +111,6 @@ def detections_from_img_keys(per_frame: dict, gt: dict, *,
         parts.append(np.concatenate([head, arr], axis=1))
     dets = np.concatenate(parts) if parts else np.zeros((0, 8))
     return check_detections(dets, gt, source=source)
-
-
-def _to_numpy(x: Any) -> np.ndarray:
-    if hasattr(x, 'detach'):  # torch tensor, without importing torch here
-        x = x.detach().cpu().numpy()
-    return np.asarray(x, dtype=np.float64)
 
 
 def detections_from_mmaction(results: Sequence[Any], gt: dict, *, per_class: bool = False,
@@ -142,7 +143,7 @@ def detections_from_mmaction(results: Sequence[Any], gt: dict, *, per_class: boo
                                 'timestamp, pred_instances.bboxes/scores)') from None
         else:
             video, frame, boxes, scores = r
-        boxes, scores = _to_numpy(boxes).reshape(-1, 4), _to_numpy(scores)
+        boxes, scores = to_numpy(boxes, np.float64).reshape(-1, 4), to_numpy(scores, np.float64)
         if len(boxes) == 0:
             continue
         scores = scores.reshape(len(boxes), -1)
@@ -167,21 +168,16 @@ def detections_from_mmaction(results: Sequence[Any], gt: dict, *, per_class: boo
     return check_detections(dets, gt, source=source)
 
 
-def load_detections(path: str, gt: dict, **mmaction_kwargs) -> np.ndarray:
+def load_detections(path: str, gt: dict, *, on_mmaction=None, **mmaction_kwargs) -> np.ndarray:
     """Read detections in any format of the module docstring -> canonical ``(N, 8)``.
 
     ``mmaction_kwargs`` (``per_class``, ``min_score``) apply to mmaction2 results.
-    Unpickling mmaction2 dumps needs torch (they hold tensors), so this uses the plain
-    unpickler: read only detection files you trust (the ground truth goes through
-    :func:`stad.data.gt.load_gt`'s restricted unpickler).
+    Read with stad's restricted loader; mmaction2 dumps hold tensors, so torch's tensor
+    rebuild functions are allowed too (:mod:`stad.io.safe_pickle`), nothing else.
     """
-    if not os.path.exists(path):
-        raise StadError(f'detections {path}: no such file')
-    try:
-        with open(path, 'rb') as f:
-            obj = pickle.load(f)
-    except Exception as e:
-        raise StadError(f'detections {path}: cannot read ({e})') from None
+    obj = load_pickle(path, 'detections file', torch=True)
+    if on_mmaction is not None and isinstance(obj, (list, tuple)):
+        on_mmaction()  # format 3: the caller says how it scores them
     return detections_from_object(obj, gt, source=path, **mmaction_kwargs)
 
 
@@ -197,11 +193,10 @@ def detections_from_object(obj: Any, gt: dict, *, source: str = 'detections',
     if isinstance(obj, (list, tuple)):
         return detections_from_mmaction(obj, gt, source=source, **mmaction_kwargs)
     raise StadError(f'{source}: unknown detections format {type(obj).__name__} '
-                    '(see stad.evaluation.detections)')
+                    '(see stad.io.detections)')
 
 
 def save_detections(path: str, gt: dict, dets: np.ndarray) -> None:
     """Write canonical detections in the recommended format 1 (atomic)."""
-    from ..io import atomic_dump_pickle
     dets = check_detections(dets, gt)
     atomic_dump_pickle(dict(videos=list(gt['test_videos'][0]), dets=dets), path)

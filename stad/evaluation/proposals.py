@@ -4,7 +4,7 @@ Pure functions on plain data (no model, no files): :func:`proposal_recall` for o
 videos, :func:`proposal_report` per split, :func:`format_report` for printing.
 
 Conventions: proposals are the pickles `stad propose` writes, ``{img_key: float32 (N, 5)}``
-with x1, y1, x2, y2 normalised to [0, 1] and a score (see :mod:`stad.data.layout`);
+with x1, y1, x2, y2 normalised to [0, 1] and a score (see :mod:`stad.io.layout`);
 ground truth is the MultiSports schema (:mod:`stad.data.gt`), boxes in pixels, frames
 1-based.
 """
@@ -14,8 +14,8 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .gt import split_videos
-from .layout import img_key, parse_img_key
+from stad.data.gt import split_videos
+from stad.io.layout import img_key, parse_img_key
 
 IOU_THRS = (0.5, 0.7)
 

@@ -4,9 +4,14 @@ import json
 import numpy as np
 import pytest
 
-from stad.data.layout import img_key
-from stad.data.proposals_report import (box_iou, compare_proposals, format_report,
-                                        proposal_recall, proposal_report)
+from stad.evaluation.proposals import (
+    box_iou,
+    compare_proposals,
+    format_report,
+    proposal_recall,
+    proposal_report,
+)
+from stad.io.layout import img_key
 
 
 def _gt():

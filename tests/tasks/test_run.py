@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from stad.apis.stages import Stage, run_stages
+from stad.tasks.stages import Stage, run_stages
 
 
 def test_stages_skip_complete_and_rerun_incomplete(tmp_path):

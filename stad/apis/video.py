@@ -1,5 +1,5 @@
 """Spatio-temporal action detection on one video, streaming: the prediction half of
-``stad demo`` (rendering and writing: :mod:`stad.visualization.demo`).
+``stad demo`` (rendering and writing: :mod:`stad.visualization.render`).
 
 Flow (:func:`predict_video`): keyframes every ``keyframe_stride`` frames, taken where
 the action model's whole clip window fits inside the video, are processed in batches of
@@ -22,15 +22,15 @@ video (what the renderer iterates over); the action API takes 1-based keyframes
 from __future__ import annotations
 
 import os
-import weakref
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Mapping
 
 import numpy as np
 
-from ..errors import StadError
-from .action import read_batch
-from .tracking import IoUTracker
+from stad.apis.tracking import IoUTracker
+from stad.errors import StadError
+from stad.io.video import VideoFrames
+from stad.progress import progress_bar
 
 
 @dataclass(frozen=True)
@@ -91,100 +91,7 @@ class KeyframeResult:
     actions: tuple
 
 
-# ------------------------------------------------------------------------ frame source
-
-class _Batch:
-    """What ``get_batch`` returns: decord's NDArray interface (``asnumpy()``)."""
-
-    def __init__(self, array: np.ndarray):
-        self._array = array
-
-    def asnumpy(self) -> np.ndarray:
-        return self._array
-
-
-class VideoFrames:
-    """Random access to a video's frames (RGB uint8) that counts decoded frames alive.
-
-    Every array it hands out is registered with a finalizer, so :attr:`live_frames` is
-    the number of decoded frames still referenced (views included) and
-    :attr:`peak_live_frames` its maximum so far. Implements ``len()`` and
-    ``get_batch(indices).asnumpy()`` like ``decord.VideoReader``, so the action API
-    reads clips from it directly.
-
-    Raises:
-        StadError: the file is missing or cannot be decoded.
-    """
-
-    def __init__(self, path: str):
-        if not os.path.isfile(path):
-            raise StadError(f'video not found: {path}')
-        import decord
-        try:
-            self._reader = decord.VideoReader(path, num_threads=1)
-        except Exception as e:  # decord raises its own DECORDError
-            raise StadError(f'cannot decode video {path} ({e})') from e
-        self.path = path
-        self.num_frames = len(self._reader)
-        if self.num_frames == 0:
-            raise StadError(f'video {path} has no frames')
-        self.fps = float(self._reader.get_avg_fps()) or 25.0
-        self.height, self.width = self._reader[0].shape[:2]
-        self.live_frames = 0
-        self.peak_live_frames = 0
-
-    def __len__(self) -> int:
-        return self.num_frames
-
-    def _release(self, n: int) -> None:
-        self.live_frames -= n
-
-    def _track(self, array: np.ndarray) -> np.ndarray:
-        n = int(array.shape[0])
-        self.live_frames += n
-        self.peak_live_frames = max(self.peak_live_frames, self.live_frames)
-        weakref.finalize(array, self._release, n)
-        return array
-
-    def frames(self, indices: Sequence[int]) -> np.ndarray:
-        """Decode frames ``indices`` (0-based) -> ``(len, H, W, 3)`` uint8 RGB."""
-        inds = [int(i) for i in indices]
-        if inds and not (0 <= min(inds) and max(inds) < self.num_frames):
-            raise StadError(f'{self.path}: frame index out of 0..{self.num_frames - 1}')
-        return self._track(read_batch(self._reader, inds))
-
-    def get_batch(self, indices: Sequence[int]) -> _Batch:
-        return _Batch(self.frames(indices))
-
-    def iter_frames(self, stride: int = 1) -> Iterator[tuple[int, np.ndarray]]:
-        """Yield ``(index, frame)`` for frames 0, stride, 2 * stride, ..., one at a time."""
-        self._reader.seek(0)
-        for i in range(0, self.num_frames, stride):
-            # sequential reads decode forward without seeking back to a keyframe
-            yield i, self._track(self._reader[i].asnumpy()[None])[0]
-
-
 # ---------------------------------------------------------------------------- helpers
-
-def read_label_map(path: str) -> dict[int, str]:
-    """Read an ``'id: name'`` per line label map (``stad convert``'s and mmaction2's format).
-
-    Raises:
-        StadError: missing file or a malformed line (named with its line number).
-    """
-    if not os.path.isfile(path):
-        raise StadError(f'label map not found: {path}')
-    out = {}
-    with open(path) as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            key, sep, name = line.strip().partition(':')
-            if not sep or not key.strip().isdigit():
-                raise StadError(f'{path}:{n}: expected "id: name", got {line.strip()!r}')
-            out[int(key)] = name.strip()
-    return out
-
 
 def demo_keyframes(num_frames: int, *, clip_len: int, frame_interval: int,
                    stride: int) -> list[int]:
@@ -212,16 +119,6 @@ def top_actions(scores: np.ndarray, label_map: Mapping[int, str], *, thr: float,
     return tuple(out)
 
 
-def check_video_length(source: VideoFrames, clip_window: int, *, clip_len: int,
-                       frame_interval: int) -> None:
-    """Raise a one-line :class:`StadError` if the video is shorter than one clip window."""
-    if source.num_frames < clip_window:
-        raise StadError(
-            f'video {source.path} has {source.num_frames} frames, shorter than one clip '
-            f'window of {clip_window} frames (clip_len {clip_len} x frame_interval '
-            f'{frame_interval} of the action config)')
-
-
 # ------------------------------------------------------------------------- prediction
 
 def predict_video(source: VideoFrames, detector: Any, action_model: Any, *,
@@ -236,7 +133,7 @@ def predict_video(source: VideoFrames, detector: Any, action_model: Any, *,
         action_model: a :class:`stad.apis.action.ActionModel`.
         label_map: ``{score column: name}``.
         options: see :class:`DemoOptions`.
-        progress: show a tqdm bar (keyframes, with ETA).
+        progress: show a progress bar (keyframes, with ETA).
 
     Returns:
         One :class:`KeyframeResult` per keyframe, in time order.
@@ -244,20 +141,17 @@ def predict_video(source: VideoFrames, detector: Any, action_model: Any, *,
     Raises:
         StadError: the video is shorter than the action model's clip window.
     """
-    from tqdm import tqdm
-
-    from .action import predict_keyframes
+    from stad.apis.action import predict_keyframes
 
     am = action_model
-    check_video_length(source, am.clip_window, clip_len=am.clip_len,
-                       frame_interval=am.frame_interval)
+    am.check_length(source.num_frames, source.path)
     keys = demo_keyframes(source.num_frames, clip_len=am.clip_len,
                           frame_interval=am.frame_interval, stride=options.keyframe_stride)
     limit = np.array([source.width, source.height] * 2, dtype=np.float32)
     tracker = IoUTracker(iou_thr=options.track_iou_thr, max_age=options.track_max_age)
     results = []
-    with tqdm(total=len(keys), desc='demo: detect + act', unit='keyframe',
-              disable=not progress, dynamic_ncols=True) as bar:
+    with progress_bar(total=len(keys), desc='demo: detect + act', unit='keyframe',
+              disable=not progress) as bar:
         for s in range(0, len(keys), options.batch_size):
             batch = keys[s:s + options.batch_size]
             rgb = source.frames(batch)

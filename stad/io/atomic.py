@@ -38,3 +38,9 @@ def atomic_write_text(path: str, text: str) -> None:
 def atomic_dump_pickle(obj: Any, path: str) -> None:
     with atomic_path(path) as tmp, open(tmp, 'wb') as f:
         pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def savefig_atomic(fig, path: str) -> None:
+    """Save a matplotlib figure as PNG to ``path`` atomically."""
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format='png')

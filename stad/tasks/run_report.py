@@ -4,7 +4,8 @@ from __future__ import annotations
 import json
 import os
 
-from ..io import atomic_path, atomic_write_text
+from stad.io.atomic import atomic_write_text, savefig_atomic
+from stad.tasks.train import read_scalars
 
 
 def _res(records: dict, stage: str) -> dict:
@@ -51,7 +52,6 @@ def format_table(metrics: dict, records: dict) -> str:
 
 def _plot_curves(work_dir: str, out: str) -> bool:
     """Training loss of both models and the validation metrics against iterations."""
-    from .pipeline import read_scalars
     import matplotlib
     matplotlib.use('Agg', force=False)
     import matplotlib.pyplot as plt
@@ -71,8 +71,7 @@ def _plot_curves(work_dir: str, out: str) -> bool:
         ax.plot(x, y, lw=1)
         ax.set(title=title, xlabel='iteration', yscale='log')
     fig.tight_layout()
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, format='png')
+    savefig_atomic(fig, out)
     plt.close(fig)
     return True
 
@@ -89,8 +88,7 @@ def _plot_per_class(per_class: dict, out: str) -> bool:
     ax.set_xticks(range(len(names)), names, rotation=30, ha='right')
     ax.set(ylabel='frame AP@0.5 (%)', ylim=(0, 100))
     fig.tight_layout()
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, format='png')
+    savefig_atomic(fig, out)
     plt.close(fig)
     return True
 

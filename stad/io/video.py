@@ -1,0 +1,212 @@
+"""The one home of opening, probing, reading and writing videos.
+
+* :func:`open_video`: a ``decord.VideoReader`` (RGB, random access) with one error
+  message for a missing or undecodable file; :class:`VideoFrames` wraps it for the
+  demo and counts decoded frames alive; :func:`read_batch` reads a batch without
+  letting decord's read-ahead grow memory.
+* :func:`iter_frame_batches`, :func:`count_frames`, :func:`video_size`: streaming
+  decode and header reads with OpenCV (BGR, as mmdet's ``LoadImageFromFile`` gives).
+* :func:`write_mp4`: H.264 mp4 through moviepy's ffmpeg writer, atomically.
+"""
+from __future__ import annotations
+
+import os
+import weakref
+from typing import Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+
+from stad.errors import StadError
+from stad.io.atomic import atomic_path
+
+
+def open_video(path: str):
+    """``decord.VideoReader(path)`` (RGB frames, random access).
+
+    Raises:
+        StadError: the file is missing or cannot be decoded.
+    """
+    if not os.path.isfile(path):
+        raise StadError(f'{path}: video not found')
+    import decord
+    try:
+        return decord.VideoReader(path, num_threads=1)
+    except Exception as e:  # decord raises its own DECORDError
+        raise StadError(f'{path}: cannot decode video ({e})') from e
+
+
+def read_batch(reader, inds: Sequence[int]) -> np.ndarray:
+    """``reader.get_batch(inds).asnumpy()``, then ``reader.seek(0)`` if it can seek.
+
+    decord's decoder keeps decoding ahead of the last frame read and buffers what it
+    decodes, so between reads (while the models run) memory grows with the video's
+    length (dmlc/decord#197, #208; measured: demo peak RSS +264 MiB from a 400- to a
+    1600-frame video); seeking back to the start stops it.
+    """
+    frames = reader.get_batch([int(i) for i in inds]).asnumpy()
+    if hasattr(reader, 'seek'):
+        reader.seek(0)
+    return frames
+
+
+class _Batch:
+    """What ``get_batch`` returns: decord's NDArray interface (``asnumpy()``)."""
+
+    def __init__(self, array: np.ndarray):
+        self._array = array
+
+    def asnumpy(self) -> np.ndarray:
+        return self._array
+
+
+class VideoFrames:
+    """Random access to a video's frames (RGB uint8) that counts decoded frames alive.
+
+    Every array it hands out is registered with a finalizer, so :attr:`live_frames` is
+    the number of decoded frames still referenced (views included) and
+    :attr:`peak_live_frames` its maximum so far. Implements ``len()`` and
+    ``get_batch(indices).asnumpy()`` like ``decord.VideoReader``, so the action API
+    reads clips from it directly.
+
+    Raises:
+        StadError: the file is missing or cannot be decoded.
+    """
+
+    def __init__(self, path: str):
+        self._reader = open_video(path)
+        self.path = path
+        self.num_frames = len(self._reader)
+        if self.num_frames == 0:
+            raise StadError(f'{path}: video has no frames')
+        self.fps = float(self._reader.get_avg_fps()) or 25.0
+        self.height, self.width = self._reader[0].shape[:2]
+        self.live_frames = 0
+        self.peak_live_frames = 0
+
+    def __len__(self) -> int:
+        return self.num_frames
+
+    def _release(self, n: int) -> None:
+        self.live_frames -= n
+
+    def _track(self, array: np.ndarray) -> np.ndarray:
+        n = int(array.shape[0])
+        self.live_frames += n
+        self.peak_live_frames = max(self.peak_live_frames, self.live_frames)
+        weakref.finalize(array, self._release, n)
+        return array
+
+    def frames(self, indices: Sequence[int]) -> np.ndarray:
+        """Decode frames ``indices`` (0-based) -> ``(len, H, W, 3)`` uint8 RGB."""
+        inds = [int(i) for i in indices]
+        if inds and not (0 <= min(inds) and max(inds) < self.num_frames):
+            raise StadError(f'{self.path}: frame index out of 0..{self.num_frames - 1}')
+        return self._track(read_batch(self._reader, inds))
+
+    def get_batch(self, indices: Sequence[int]) -> _Batch:
+        return _Batch(self.frames(indices))
+
+    def iter_frames(self, stride: int = 1) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield ``(index, frame)`` for frames 0, stride, 2 * stride, ..., one at a time."""
+        self._reader.seek(0)
+        for i in range(0, self.num_frames, stride):
+            # sequential reads decode forward without seeking back to a keyframe
+            yield i, self._track(self._reader[i].asnumpy()[None])[0]
+
+
+def count_frames(path: str) -> int:
+    """Frame count from the container header (no decoding); 0 if unknown."""
+    import cv2
+    cap = cv2.VideoCapture(path)
+    try:
+        return max(int(cap.get(cv2.CAP_PROP_FRAME_COUNT)), 0) if cap.isOpened() else 0
+    finally:
+        cap.release()
+
+
+def iter_frame_batches(path: str, *, stride: int = 1, batch_size: int = 8
+                       ) -> Iterator[tuple[list[int], list[np.ndarray]]]:
+    """Decode ``path`` in one pass; yield (1-based frame numbers, BGR frames) batches.
+
+    Frames 1, 1 + stride, ... are decoded; the others are only demuxed (``grab``).
+
+    Raises:
+        StadError: the video cannot be opened.
+    """
+    import cv2
+    if not os.path.isfile(path):
+        raise StadError(f'{path}: video not found')
+    cap = cv2.VideoCapture(path)
+    if not cap.isOpened():
+        raise StadError(f'{path}: cannot decode video')
+    try:
+        numbers, frames = [], []
+        index = 0
+        while True:
+            if index % stride == 0:
+                ok, frame = cap.read()
+                if not ok:
+                    break
+                numbers.append(index + 1)
+                frames.append(frame)
+                if len(frames) == batch_size:
+                    yield numbers, frames
+                    numbers, frames = [], []
+            elif not cap.grab():
+                break
+            index += 1
+        if frames:
+            yield numbers, frames
+    finally:
+        cap.release()
+
+
+def video_size(path: str) -> tuple[int, int]:
+    """(h, w) of a video from its header."""
+    import cv2
+    cap = cv2.VideoCapture(path)
+    try:
+        return int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)), int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
+    finally:
+        cap.release()
+
+
+def _even(frame: np.ndarray) -> np.ndarray:
+    """Pad to even height and width (yuv420p H.264 needs both even) by repeating the edge."""
+    h, w = frame.shape[:2]
+    if h % 2 == 0 and w % 2 == 0:
+        return frame
+    return np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)), mode='edge')
+
+
+def write_mp4(frames: Iterable[np.ndarray], path: str, *, fps: float,
+              size: tuple[int, int], on_frame: Callable[[], None] | None = None) -> int:
+    """Encode RGB uint8 frames (an iterable, consumed one at a time) to an H.264 mp4.
+
+    Written atomically: a failure leaves no partial ``path``.
+
+    Args:
+        frames: RGB (h, w, 3) uint8 frames, all of ``size``.
+        path: output file (``.mp4``).
+        fps: frame rate written in the file.
+        size: ``(width, height)`` of the frames (odd sizes are padded to even).
+        on_frame: called after each frame (progress).
+
+    Returns:
+        The number of frames written.
+    """
+    from moviepy.video.io.ffmpeg_writer import FFMPEG_VideoWriter
+    w, h = size
+    n = 0
+    with atomic_path(path) as tmp:
+        writer = FFMPEG_VideoWriter(tmp, (w + w % 2, h + h % 2), fps, codec='libx264',
+                                    preset='veryfast', pixel_format='yuv420p')
+        try:
+            for frame in frames:
+                writer.write_frame(_even(frame))
+                n += 1
+                if on_frame is not None:
+                    on_frame()
+        finally:
+            writer.close()
+    return n

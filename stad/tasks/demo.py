@@ -1,0 +1,94 @@
+"""``stad demo``: predict the actions of the people in a video and write an annotated mp4.
+
+Frames are decoded on demand (:class:`stad.io.video.VideoFrames`), predicted on
+keyframes (:func:`stad.apis.video.predict_video`), drawn
+(:mod:`stad.visualization.render`) and encoded one at a time
+(:func:`stad.io.video.write_mp4`, atomic).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+from stad.apis.action import load_action_model
+from stad.apis.detect import FrameDetector, load_detector
+from stad.apis.video import DemoOptions, predict_video
+from stad.errors import StadError
+from stad.io.label_map import read_label_map
+from stad.io.video import VideoFrames, write_mp4
+from stad.progress import progress_bar
+from stad.visualization.render import annotate_frames
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    """What :func:`run_demo` did."""
+
+    out: str
+    frames_written: int
+    keyframes: int
+    boxes: int
+    tracks: int
+    fps: float
+    size: tuple
+    peak_live_frames: int
+
+
+def run_demo(video: str, out: str, *, det_config: str, det_checkpoint: str, config: str,
+             checkpoint: str, label_map: str | None = None,
+             options: DemoOptions = DemoOptions(), out_fps: float | None = None,
+             output_stride: int = 1, device: str = 'cpu',
+             cfg_options: Mapping | None = None, progress: bool = True) -> DemoSummary:
+    """``stad demo``: predict actions of the people in ``video`` and write ``out`` (mp4).
+
+    Args:
+        video: input video file.
+        out: output mp4 path (written atomically).
+        det_config, det_checkpoint: mmdet person detector.
+        config, checkpoint: mmaction2 action model (its test pipeline's
+            ``SampleAVAFrames`` sets the clip window).
+        label_map: ``'id: name'`` file; default the config's ``class_names`` (else the
+            class indices as names).
+        options: detection, action, keyframe and tracking knobs (:class:`DemoOptions`).
+        out_fps: frame rate of ``out``; default the video's rate / ``output_stride``
+            (real-time playback).
+        output_stride: write frames 0, s, 2s, ... (1: every frame; mmaction2 demo's
+            ``--output-stepsize``).
+        device: torch device.
+        cfg_options: overrides of the action config, ``{'a.b': value}``.
+        progress: progress bars with ETA for prediction and rendering.
+
+    Raises:
+        StadError: missing files, a video shorter than one clip window, bad options.
+    """
+    if output_stride < 1:
+        raise StadError(f'output stride must be >= 1, got {output_stride}')
+    if out_fps is not None and out_fps <= 0:
+        raise StadError(f'output fps must be > 0, got {out_fps}')
+    source = VideoFrames(video)
+    am = load_action_model(config, checkpoint, device=device, cfg_options=cfg_options)
+    # fail before loading the detector and before any work
+    am.check_length(source.num_frames, video)
+    if label_map is not None:
+        labels = read_label_map(label_map)
+    else:
+        names = am.class_names or [str(i) for i in range(am.num_classes)]
+        labels = dict(enumerate(names))
+    detector = FrameDetector(load_detector(det_config, det_checkpoint, device=device),
+                             score_thr=options.det_score_thr,
+                             max_per_frame=options.max_persons)
+    if options.det_cat_id is not None:
+        detector.label = int(options.det_cat_id)
+    results = predict_video(source, detector, am, label_map=labels, options=options,
+                            progress=progress)
+    fps = out_fps or source.fps / output_stride
+    n_out = -(-source.num_frames // output_stride)
+    with progress_bar(total=n_out, desc='demo: render', unit='frame', disable=not progress) as bar:
+        written = write_mp4(annotate_frames(source.iter_frames(output_stride), results),
+                            out, fps=fps, size=(source.width, source.height),
+                            on_frame=lambda: bar.update(1))
+    tracks = len({int(t) for r in results for t in r.track_ids})
+    return DemoSummary(out=out, frames_written=written, keyframes=len(results),
+                       boxes=sum(len(r.boxes) for r in results), tracks=tracks, fps=fps,
+                       size=(source.width, source.height),
+                       peak_live_frames=source.peak_live_frames)

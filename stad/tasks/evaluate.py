@@ -1,0 +1,41 @@
+"""``stad eval``: score a detections file against a ground truth (frame-mAP, video-mAP)."""
+from __future__ import annotations
+
+import os
+
+from stad.data.gt import load_gt
+from stad.evaluation.functional.multisports import evaluate_multisports
+from stad.evaluation.report import format_table, save_json, save_pr_curves
+from stad.io.detections import load_detections
+
+
+def evaluate_files(gt_path: str, dets_path: str, *, mode: str = 'all_frames',
+                   out_dir: str | None = None, exclude='auto', min_tube_len: int = 15,
+                   per_class: bool = False):
+    """Evaluate a detections pickle against a ground-truth pickle (what ``stad eval`` runs).
+
+    Args:
+        per_class: for mmaction2 result dumps only: one detection per box and class
+            (what ``stad predict`` writes) instead of one per box with its best class
+            (mmaction2's ``MultiSportsMetric``). Without it a line on stderr says which
+            was used, since the two score differently.
+
+    Writes ``results.json`` and ``pr_*.png`` into ``out_dir`` if given.
+    Returns ``(MultiSportsResult, table text)``.
+    """
+    import sys
+    gt = load_gt(gt_path)
+    dets = load_detections(dets_path, gt, per_class=per_class,
+                           on_mmaction=lambda: print(
+                               f'stad eval: {dets_path} holds mmaction2 results: scoring '
+                               + ('one detection per box and class (--per-class)' if per_class
+                                  else 'one detection per box, its best class, as '
+                                       "mmaction2's MultiSportsMetric does; --per-class "
+                                       'scores every class, as stad predict writes'),
+                               file=sys.stderr))
+    result = evaluate_multisports(gt, dets, mode=mode, exclude=exclude,
+                                  min_tube_len=min_tube_len)
+    if out_dir:
+        save_json(result, os.path.join(out_dir, 'results.json'))
+        save_pr_curves(result, out_dir)
+    return result, format_table(result)

@@ -1,0 +1,284 @@
+"""``stad run``: the whole pipeline, stage by stage, resumable.
+
+Stages (:mod:`stad.tasks.stages` skips a stage whose record and outputs exist and whose
+options, and those of every stage before it, are unchanged; otherwise it reruns it):
+
+1. ``data``         synthetic dataset if the ground truth is absent (and the root is
+                    synthetic), validation, COCO + CSV + label map, frames of annotated
+                    frames for the detector;
+2. ``det_train``    the person detector (resumes from its latest checkpoint);
+3. ``propose``      person proposals for every video, and their recall;
+4. ``action_train`` SlowOnly on the proposals (resumes);
+5. ``eval``         ``stad predict`` on the val split, then frame-mAP and video-mAP;
+6. ``demo``         a rendered val video and a still of it;
+then ``metrics.json`` and ``report.md`` with plots (:mod:`stad.tasks.run_report`).
+
+Each stage is a module-level function ``stage_<name>(o: RunOptions) -> dict`` that can
+be called on its own once the stages before it have run.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from dataclasses import asdict, dataclass
+
+from stad.errors import StadError
+from stad.io.atomic import atomic_path, atomic_write_text
+from stad.io.layout import DataLayout
+from stad.tasks.run_report import write_report
+from stad.tasks.stages import Stage, run_stages
+from stad.tasks.train import last_checkpoint, last_value, read_scalars
+
+# configs/ of the repository, whatever the working directory
+CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), 'configs')
+SYNTH_DET_CONFIG = os.path.join(
+    CONFIG_DIR, 'detection', 'faster-rcnn_r18-c32-fpn64_scratch-1xb4-600it_synthetic-person.py')
+SYNTH_ACTION_CONFIG = os.path.join(
+    CONFIG_DIR, 'action', 'slowonly_scratch-r18-c16_1xb8-4x4x1-1200i_synthetic-rgb.py')
+SYNTH_ROOT = 'data/synthetic'
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Knobs of :func:`run_pipeline` (``stad run --help`` documents each)."""
+
+    data_root: str = SYNTH_ROOT
+    work_dir: str = 'work_dirs/run'
+    det_config: str = SYNTH_DET_CONFIG
+    action_config: str = SYNTH_ACTION_CONFIG
+    synth: bool | None = None  # None: generate only if data_root is the synthetic default
+    seed: int = 0  # synthetic data and both trainings
+    synth_videos: int = 72
+    synth_val_videos: int = 8
+    det_iters: int | None = None  # override the configs' training length
+    action_iters: int | None = None
+    propose_score_thr: float = 0.3
+    propose_train_stride: int = 4
+    eval_mode: str = 'all_frames'
+    demo: bool = True
+
+    @property
+    def layout(self) -> DataLayout:
+        return DataLayout(self.data_root)
+
+    def dir(self, stage: str) -> str:
+        """The stage's own folder under the work dir (``det``, ``action``, ...)."""
+        return os.path.join(self.work_dir, stage)
+
+    @property
+    def synthetic(self) -> bool:
+        if self.synth is not None:
+            return self.synth
+        return os.path.normpath(self.data_root) == os.path.normpath(SYNTH_ROOT)
+
+
+def _data_overrides(kind: str, root: str) -> dict:
+    """Point a config's datasets at ``root`` (stad's layout) instead of its default."""
+    lay = DataLayout(root)
+    if kind == 'det':
+        out = {}
+        for dl in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+            out[f'{dl}.dataset.data_root'] = root.rstrip('/') + '/'
+        out['val_evaluator.ann_file'] = lay.coco('val')
+        out['test_evaluator.ann_file'] = lay.coco('val')
+        return out
+    out = {}
+    for dl, split in (('train_dataloader', 'train'), ('val_dataloader', 'val'),
+                      ('test_dataloader', 'val')):
+        out[f'{dl}.dataset.ann_file'] = lay.csv(split)
+        out[f'{dl}.dataset.proposal_file'] = lay.proposals(split)
+        out[f'{dl}.dataset.data_prefix.img'] = lay.video_dir
+    out['val_evaluator.ann_file'] = lay.gt_file
+    out['test_evaluator.ann_file'] = lay.gt_file
+    return out
+
+
+def _iters_overrides(iters: int | None) -> dict:
+    if not iters:
+        return {}
+    # log at least a few times, so that short runs still have training curves
+    return {'train_cfg.max_iters': iters, 'train_cfg.val_interval': iters,
+            'default_hooks.checkpoint.interval': iters,
+            'default_hooks.logger.interval': max(1, min(10, iters // 5))}
+
+
+def config_overrides(kind: str, root: str, iters: int | None = None,
+                     seed: int | None = None) -> dict:
+    """``--cfg-options`` that point a synthetic config (``kind`` 'det' or 'action') at the
+    dataset ``root``, optionally shorten training to ``iters`` iterations and seed it
+    (mmengine's ``randomness.seed``: on one machine a rerun repeats the figures)."""
+    seeded = {} if seed is None else {'randomness.seed': seed}
+    return {**_data_overrides(kind, root), **_iters_overrides(iters), **seeded}
+
+
+def cli_options(overrides: dict) -> str:
+    """``config_overrides(...)`` as a ``--cfg-options`` argument string."""
+    return ' '.join(f'{k}={v}' for k, v in overrides.items())
+
+
+def _train_stage(config: str, work_dir: str, overrides: dict, metric_keys: dict, *,
+                 iters: int | None, validate: bool = True) -> dict:
+    from stad.tasks.train import train
+    runner = train(config, work_dir=work_dir, resume=True, cfg_options=overrides,
+                   iters=iters, quiet=True)
+    rows = read_scalars(work_dir)
+    out = {name: last_value(rows, key) for name, key in metric_keys.items()}
+    if validate and metric_keys and any(v is None for v in out.values()):
+        # a run killed during its last validation resumes past the last iteration and
+        # does not validate again: validate the final model now
+        metrics = runner.val() or {}
+        out = {name: metrics.get(key) for name, key in metric_keys.items()}
+    out['checkpoint'] = last_checkpoint(work_dir)
+    return out
+
+
+# ---------------------------------------------------------------------------- stages
+
+def stage_data(o: RunOptions) -> dict:
+    """Synthetic data if asked and absent, validation, COCO + CSV + label map, frames."""
+    from stad.data.convert import convert_gt
+    from stad.data.frames import extract_frames
+    from stad.data.gt import load_gt
+    lay = o.layout
+    if not os.path.isfile(lay.gt_file):
+        if not o.synthetic:
+            raise StadError(f'ground truth not found: {lay.gt_file} (pass --synth to '
+                            f'generate a synthetic dataset there)')
+        from stad.data.synth import synth as make
+        make(o.data_root, seed=o.seed, videos=o.synth_videos,
+             val_videos=min(o.synth_val_videos, max(1, o.synth_videos // 4)))
+    gt = load_gt(lay.gt_file)
+    convert_gt(lay)
+    extract_frames(lay, frames='annotated', gt=gt)
+    return dict(videos=len(gt['nframes']), labels=list(gt['labels']))
+
+
+def stage_det_train(o: RunOptions) -> dict:
+    """Train the person detector (resumes from its latest checkpoint)."""
+    return _train_stage(o.det_config, o.dir('det'),
+                        config_overrides('det', o.data_root, o.det_iters, o.seed),
+                        {'bbox_AP50': 'coco/bbox_mAP_50', 'bbox_AP': 'coco/bbox_mAP'},
+                        iters=o.det_iters)
+
+
+def stage_propose(o: RunOptions) -> dict:
+    """Person proposals for both splits and their recall."""
+    from stad.apis.detect import ProposalOptions
+    from stad.tasks.propose import propose
+    ckpt = last_checkpoint(o.dir('det'))
+    out = {}
+    # Training the action model only learns from proposals that overlap a ground-truth
+    # box at IoU >= 0.9 (its assigner; ground truth is added as proposals too), so on
+    # train keyframes at a stride suffice (--propose-train-stride, default 4: a
+    # keyframe without proposals still trains on its ground-truth boxes); val gets
+    # every frame, because the official protocol counts detections on every frame.
+    for split, stride in (('train', o.propose_train_stride), ('val', 1)):
+        res = propose(o.det_config, ckpt, o.data_root,
+                      work_dir=os.path.join(o.dir('propose'), split), splits=[split],
+                      options=ProposalOptions(score_thr=o.propose_score_thr,
+                                              stride=stride))
+        out[split] = (res.report or {}).get(split)
+    return dict(report=out)
+
+
+def stage_action_train(o: RunOptions) -> dict:
+    """Train SlowOnly on the proposals (resumes)."""
+    # No validation inside training: the eval stage scores the model on every frame
+    # with proposals right after (the config's own val runs on annotated keyframes
+    # only and would cost a minute more).
+    return _train_stage(o.action_config, o.dir('action'),
+                        {**config_overrides('action', o.data_root, o.action_iters, o.seed),
+                         'train_cfg.val_begin': 10**9}, {}, iters=o.action_iters,
+                        validate=False)
+
+
+def stage_eval(o: RunOptions) -> dict:
+    """``stad predict`` on the val split, then frame-mAP and video-mAP."""
+    from stad.data.gt import load_gt
+    from stad.evaluation.functional.multisports import evaluate_multisports
+    from stad.evaluation.report import format_table, save_json, save_pr_curves
+    from stad.tasks.predict import predict
+    eval_dir = o.dir('eval')
+    # every frame that has proposals: background frames count (official protocol)
+    dets = predict(o.action_config, last_checkpoint(o.dir('action')), o.data_root,
+                   os.path.join(eval_dir, 'detections.pkl'), frames='all_frames')
+    result = evaluate_multisports(load_gt(o.layout.gt_file), dets, mode=o.eval_mode)
+    save_json(result, os.path.join(eval_dir, 'results.json'))
+    save_pr_curves(result, eval_dir)
+    table = format_table(result)
+    atomic_write_text(os.path.join(eval_dir, 'table.txt'), table + '\n')
+    print(table)
+    return dict(summary=result.summary(), mode=result.mode,
+                per_class=result.frame[0.5].ap if 0.5 in result.frame else {})
+
+
+def stage_demo(o: RunOptions) -> dict:
+    """Render the val video with the most people, and a still of it."""
+    import cv2
+
+    from stad.apis.video import DemoOptions
+    from stad.data.gt import load_gt
+    from stad.io.video import open_video
+    from stad.tasks.demo import run_demo
+    lay = o.layout
+    gt = load_gt(lay.gt_file)
+    # the val video with the most people (tubes) shows the most
+    video = max(sorted(gt['test_videos'][0]),
+                key=lambda v: sum(len(t) for t in gt['gttubes'].get(v, {}).values()))
+    out = os.path.join(o.dir('demo'), 'demo.mp4')
+    summary = run_demo(lay.video_path(video), out, det_config=o.det_config,
+                       det_checkpoint=last_checkpoint(o.dir('det')), config=o.action_config,
+                       checkpoint=last_checkpoint(o.dir('action')), label_map=lay.label_map,
+                       options=DemoOptions(det_score_thr=0.5, action_score_thr=0.3))
+    vr = open_video(out)
+    still = os.path.join(o.dir('demo'), 'demo_still.png')
+    with atomic_path(still) as tmp:
+        cv2.imwrite(tmp + '.png', vr[len(vr) // 2].asnumpy()[:, :, ::-1])
+        os.replace(tmp + '.png', tmp)
+    return dict(video=video, still=still, **dataclasses.asdict(summary))
+
+
+def build_stages(o: RunOptions) -> list[Stage]:
+    """The pipeline's stages with the options each depends on and the files it makes."""
+    lay = o.layout
+    stages = [
+        Stage('data', lambda: stage_data(o),
+              [lay.gt_file, lay.coco('train'), lay.coco('val'), lay.csv('train'),
+               lay.csv('val'), lay.label_map],
+              params=dict(data_root=o.data_root, synth=o.synthetic, seed=o.seed,
+                          synth_videos=o.synth_videos,
+                          synth_val_videos=o.synth_val_videos),
+              clean=[]),
+        Stage('det_train', lambda: stage_det_train(o),
+              [os.path.join(o.dir('det'), 'last_checkpoint')],
+              params=dict(config=o.det_config, iters=o.det_iters, seed=o.seed),
+              clean=[o.dir('det')]),
+        Stage('propose', lambda: stage_propose(o), [lay.proposals('train'), lay.proposals('val')],
+              params=dict(score_thr=o.propose_score_thr,
+                          train_stride=o.propose_train_stride),
+              clean=[o.dir('propose')]),
+        Stage('action_train', lambda: stage_action_train(o),
+              [os.path.join(o.dir('action'), 'last_checkpoint')],
+              params=dict(config=o.action_config, iters=o.action_iters, seed=o.seed),
+              clean=[o.dir('action')]),
+        Stage('eval', lambda: stage_eval(o), [os.path.join(o.dir('eval'), 'results.json')],
+              params=dict(mode=o.eval_mode), clean=[o.dir('eval')]),
+    ]
+    if o.demo:
+        stages.append(Stage('demo', lambda: stage_demo(o),
+                            [os.path.join(o.dir('demo'), 'demo.mp4')], params={},
+                            clean=[o.dir('demo')]))
+    return stages
+
+
+def run_pipeline(o: RunOptions) -> dict:
+    """Run every stage (skipping complete, unchanged ones), then write ``metrics.json``
+    and ``report.md`` into ``o.work_dir`` and print the final table. Returns the metrics."""
+    for cfg in (o.det_config, o.action_config):
+        if not os.path.isfile(cfg):
+            raise StadError(f'config file not found: {cfg}')
+    t0 = time.time()
+    records = run_stages(o.work_dir, build_stages(o))
+    return write_report(o.work_dir, records, options=asdict(o), wall_seconds=time.time() - t0)
