@@ -68,7 +68,8 @@ def main(argv=None) -> int:
     t2 = time.perf_counter()
     print(f'{"frame-mAP only":16}{t1 - t0:10.3f}{t2 - t1:12.3f}   mmaction2 / stad = '
           f'{(t2 - t1) / (t1 - t0):.0f}x  (frameAP@0.5 {100 * f_ours:.6f} vs {f_theirs:.6f})')
-    agree = abs(100 * f_ours - f_theirs) < 1e-6 and abs(100 * r_ours['frameAP@0.5'] - r_theirs['frameAP']) < 1e-3
+    agree = (abs(100 * f_ours - f_theirs) < 1e-6
+             and abs(100 * r_ours['frameAP@0.5'] - r_theirs['frameAP']) < 1e-3)
     print('frame-mAP agrees' if agree else 'frame-mAP DISAGREES',
           '(mmaction2 rounds to 4 decimals); video-mAP differs by design: mmaction2 scores '
           'every box with the last detection (bug 5); it also computes 28 video thresholds '
