@@ -80,8 +80,10 @@ def history_buffer_getattr(obj, name, *default):
     else before it is looked up.
     """
     from mmengine.logging.history_buffer import HistoryBuffer
-    if obj is HistoryBuffer and not default and isinstance(name, str) \
-            and name in HistoryBuffer._statistics_methods:
+    # the four built-in statistics (registered into _statistics_methods only when a
+    # buffer is first made) and any registered with HistoryBuffer.register_statistics
+    allowed = {'min', 'max', 'current', 'mean'} | set(HistoryBuffer._statistics_methods)
+    if obj is HistoryBuffer and not default and isinstance(name, str) and name in allowed:
         return getattr(HistoryBuffer, name)
     import pickle
     raise pickle.UnpicklingError(

@@ -47,9 +47,6 @@ class LineProgress:
     def set_postfix(self, **values) -> None:
         self._postfix = ', '.join(f'{k}={v}' for k, v in values.items())
 
-    def set_description(self, desc: str) -> None:
-        self.desc = desc
-
     def _line(self) -> str:
         elapsed = time.monotonic() - self._t0
         done = self.n - self._start_n

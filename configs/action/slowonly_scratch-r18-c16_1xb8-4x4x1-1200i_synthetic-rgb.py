@@ -1,35 +1,10 @@
 # SlowOnly ResNet3d-18 (16 base channels) trained from scratch on CPU on stad's
 # synthetic dataset (`stad synth --out data/synthetic` + `stad convert` + `stad propose`):
 # 4 actions ('jumping jack', 'squat', 'wave', 'walk'), ~320x240 at ~25 fps.
-# Paths as in stad/data/layout.py::DataLayout('data/synthetic').
-#
-# Sizing (2 CPU cores): 4 frames x 160 px short side, batch 8. Step time varies with the
-# machine: ~0.27 s (1200 iterations in about 5.5 minutes) with an earlier, heavier layout
-# on the one this was first tuned on; on another of the same kind, 2026-11-25, 0.6-0.7 s
-# with that layout and 0.4-0.45 s with this one (507 s for 1200 iterations in `make run`);
-# 2026-11-29, fresh clone: 0.23 s (median logged step), 296 s in `make run`.
-# Clips span 13 frames, about one cycle of the synthetic actions (10-16 frames), so the
-# motion is in every clip.
-# Measured on a 72-video synthetic set with GT-jittered proposals (frame-mAP@0.5, val):
-# 8x2 frames at 112 px, 600 it: 0.47; at 160 px: 0.53; 4x4 frames at 160 px, 1200 it: 0.63.
-# The larger input shows limbs (people are 45-80 px tall at 112 px); the shorter clip
-# buys twice the iterations, and the loss was still falling at 600.
-# Shorter runs lose a lot (stad run's evaluation: every class x detector score, every
-# frame): 1200 it: 0.776; 600 it at lr 4e-3: 0.608; 128 px, 900 it: 0.613; res3 inflated
-# too, 700 it: 0.728. res5 at stride 32 (spatial_strides (1, 2, 2, 2)) is 1.6x faster a
-# step but learns far slower (loss 0.95 at iteration 740 vs 0.33), so res5 keeps stride 16.
-# The previous layout (one 3D block in res4 and in res5), same proposals, LR schedule
-# stretched to the run: 1200 it 0.794 (v-mAP@0.2 0.644); 800 it 0.593 (0.533); batch 4 x
-# 1800 it (77% of the step time) 0.757 (0.571). This layout: 1200 it 0.778 (0.632), 1500 it
-# 0.790 (0.595); res5 2D and one block, res4 one 3D block: 1200 it 0.761 (0.630).
-# The training seed moves it more than these changes (2026-11-29, same proposals, with flip
-# at test; 8-video val / 16-video val of an 80-video set): three seeds 0.722 / 0.730,
-# 0.799 / 0.803, 0.766 / 0.765; with the fresh-clone run's proposals, seeds 0, 1, 2 (stad
-# run --seed): 0.831 / 0.825, 0.820 / 0.813, 0.782 / 0.778 (README.md).
-# Tried on top, not adopted: a per-clip colour jitter (hue,
-# saturation, brightness, contrast) with the same three seeds 0.817 / 0.768, 0.811 / 0.786,
-# 0.701 / 0.684; random rescale (short side 160-208) + 160x160 crop: 0.79x the step time,
-# 0.636 (one seed).
+# Paths as in stad/io/layout.py::DataLayout('data/synthetic').
+# Sized for 2 CPU cores: 4 frames x 160 px short side, batch 8, 1200 iterations. Clips span
+# 13 frames, about one cycle of the synthetic actions (10-16 frames), so the motion is in
+# every clip. How this was chosen (every run measured): docs/experiments.md.
 _base_ = ['mmaction::detection/slowonly/'
           'slowonly_kinetics400-pretrained-r50_8xb16-4x16x1-8e_multisports-rgb.py']
 
@@ -44,20 +19,14 @@ max_iters = 1200
 model = dict(
     init_cfg=None,  # from scratch: no pretrained weights on this machine
     # Clips leave the preprocessor channels-last (same values): the CPU (oneDNN)
-    # convolutions then run in that layout without reorders: 1.14-1.15x faster a step in
-    # two of four runs of bench_action_train.py, the same in the other two.
+    # convolutions then run in that layout without reorders (bench_action_train.py).
     data_preprocessor=dict(type='stad.ChannelsLastActionDataPreprocessor'),
     backbone=dict(
         depth=18,
         base_channels=16,
         # Temporal (3x3x3) convolutions in both blocks of res4 and none in res5, which has
-        # one block: res5 runs at stride 16 with the most channels, and was ~60% of the
-        # network's multiply-adds with upstream's two inflated blocks (upstream's layout is
-        # 1.75-1.94x slower a step: bench_action_train.py). Against the previous layout (one
-        # 3D block in res4 and in res5), same proposals, 1200 it: frame-mAP@0.5 0.778 vs
-        # 0.794, v-mAP@0.2 0.632 vs 0.644, v-mAP@0.5 0.272 vs 0.235, with 0.40-0.45 s a
-        # logged step against 0.6-0.7 s in the same week's runs. A second run of this
-        # layout on the same proposals gave 0.709: runs spread more than the layouts differ.
+        # one block: res5 runs at stride 16 with the most channels (upstream's layout is
+        # 1.75-1.94x slower a step, bench_action_train.py; docs/experiments.md).
         inflate=(0, 0, (1, 1), (0, )),
         stage_blocks=(2, 2, 2, 1),
         pretrained=None),
@@ -72,9 +41,8 @@ model = dict(
             dropout_ratio=0.2)))
 
 # stad's inference API (`stad eval`, `stad run`'s eval, the demo) averages each box's class
-# probabilities over the clip and its mirror image (a second backbone pass): frame-mAP@0.5
-# +0.019 to +0.047 on five trained models of this config (figures in docs/evaluation.md
-# and README.md). mmaction2's test loop (`mim test`) does not flip.
+# probabilities over the clip and its mirror image (a second backbone pass; its gain:
+# docs/evaluation.md). mmaction2's test loop (`mim test`) does not flip.
 stad_flip_test = True
 
 # AVADataset with MultiSports' fps=1, timestamp_start=1, start_index=0 pinned

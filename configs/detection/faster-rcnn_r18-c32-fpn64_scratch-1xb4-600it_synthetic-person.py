@@ -2,7 +2,7 @@
 # Faster R-CNN with a narrow ResNet-18 (32 base channels) and a 64-channel FPN, trained
 # from scratch on 2 CPU cores in a few minutes at 3/4 of the frames' size (240x180).
 #
-#   stad train det configs/detection/faster-rcnn_r18-c32-fpn64_scratch-1xb4-600it_synthetic-person.py
+#   stad train configs/detection/faster-rcnn_r18-c32-fpn64_scratch-1xb4-600it_synthetic-person.py
 #   mim train mmdet configs/detection/faster-rcnn_r18-c32-fpn64_scratch-1xb4-600it_synthetic-person.py
 _base_ = ['mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py']
 
@@ -47,12 +47,8 @@ backend_args = None
 train_pipeline = [
     dict(type='LoadImageFromFile', backend_args=backend_args),
     dict(type='LoadAnnotations', with_bbox=True),
-    # 3/4 of the synthetic 320x240 frames (people stay >= ~37 px tall); boxes are mapped
-    # back to the frame. Against the frames' own size, 600 iterations each (2026-11-25):
-    # bbox AP50 0.946 and 0.937 vs 0.923-0.942; a step 0.399 s vs 0.541 s (1.35x,
-    # tools/benchmarks/bench_det_train.py, same batches side by side); on a 16-video
-    # val split proposal recall@0.5 0.965 vs 0.962, @0.7 0.736 vs 0.712, 58 s vs 68 s
-    # for its 1280 frames; one action model scored frame-mAP@0.5 0.812 vs 0.804 on them.
+    # 3/4 of the synthetic 320x240 frames (people stay >= ~37 px tall; boxes are mapped
+    # back to the frame): a faster step at the same accuracy (docs/experiments.md).
     dict(type='Resize', scale=(240, 180), keep_ratio=True),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackDetInputs')
@@ -107,8 +103,8 @@ param_scheduler = [
         milestones=[int(max_iters * 0.75), int(max_iters * 0.9)],
         gamma=0.1)
 ]
-# From scratch in a few hundred steps AdamW converges far faster than SGD (measured:
-# 240 iterations: SGD lr 0.04 -> bbox AP50 0.52, AdamW lr 0.002 -> 0.69, synthetic val).
+# From scratch in a few hundred steps AdamW converges far faster than SGD
+# (docs/experiments.md).
 optim_wrapper = dict(
     optimizer=dict(_delete_=True, type='AdamW', lr=0.002, weight_decay=0.05),
     clip_grad=dict(max_norm=35, norm_type=2))

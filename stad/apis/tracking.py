@@ -49,11 +49,6 @@ class IoUTracker:
         if self.max_age < 1:
             raise ValueError(f'max_age must be >= 1, got {self.max_age}')
 
-    @property
-    def live_ids(self) -> list[int]:
-        """IDs of the tracks kept for matching (seen within the last ``max_age`` keyframes)."""
-        return [t.id for t in self._tracks]
-
     def update(self, boxes: np.ndarray) -> np.ndarray:
         """Link the boxes ``(N, 4)`` of the next keyframe; returns their IDs ``(N,)`` int64."""
         from scipy.optimize import linear_sum_assignment

@@ -46,7 +46,12 @@ _QUIET_WARNINGS = 'ignore:pkg_resources is deprecated:UserWarning'
 
 class Formatter(argparse.ArgumentDefaultsHelpFormatter,
                 argparse.RawDescriptionHelpFormatter):
-    """Help that shows every default."""
+    """Help that shows every option's default (not that of on/off flags)."""
+
+    def _get_help_string(self, action):
+        if action.nargs == 0:  # store_true / store_false / version
+            return action.help
+        return super()._get_help_string(action)
 
 
 class OldSpelling(argparse._StoreAction):

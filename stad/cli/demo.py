@@ -31,7 +31,7 @@ def register(sub) -> None:
                    help="output frame rate (default: the video's / --output-stride)")
     p.add_argument('--output-stride', type=int, default=1,
                    help='write every S-th frame')
-    p.add_argument('--device', default='cpu')
+    p.add_argument('--device', default='cpu', help="torch device ('cpu', 'cuda:0')")
     p.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
                    help='overrides of the action config')
     p.add_argument('--quiet', action='store_true', help='no progress bars')

@@ -22,7 +22,7 @@ def register(sub) -> None:
                    choices=['all_frames', 'annotated_frames', 'all', 'annotated', 'proposals'],
                    help="all_frames: every frame with proposals (the official protocol's "
                         "input); annotated_frames: the val CSV's keyframes")
-    p.add_argument('--device', default='cpu')
+    p.add_argument('--device', default='cpu', help="torch device ('cpu', 'cuda:0')")
     p.add_argument('--quiet', action='store_true', help='no progress output')
     p.set_defaults(func=_run)
 

@@ -34,7 +34,7 @@ def register(sub) -> None:
     p.add_argument('--stride', type=int, default=1,
                    help='other splits (val; all without ground truth): frames 1, 1+S, ...')
     p.add_argument('--batch-size', type=int, default=8, help='frames per forward pass')
-    p.add_argument('--device', default='cpu')
+    p.add_argument('--device', default='cpu', help="torch device ('cpu', 'cuda:0')")
     p.set_defaults(func=_run)
 
 

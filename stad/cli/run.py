@@ -11,16 +11,21 @@ def register(sub) -> None:
         description='Run every stage, skipping those whose outputs are complete (a rerun '
                     'after a kill resumes). On the synthetic default it generates the data; '
                     'for real MultiSports data pass --data-root and the real-data configs.')
-    p.add_argument('--data-root', default=d.data_root, help=f'dataset root (default {d.data_root})')
-    p.add_argument('--work-dir', default=d.work_dir, help=f'default {d.work_dir}')
-    p.add_argument('--det-config', default=d.det_config)
-    p.add_argument('--action-config', default=d.action_config)
+    p.add_argument('--data-root', default=d.data_root, metavar='ROOT',
+                   help='dataset root (MultiSports layout)')
+    p.add_argument('--work-dir', default=d.work_dir,
+                   help="checkpoints, proposals' cache, evaluation, demo, logs, report")
+    p.add_argument('--det-config', default=d.det_config, help='mmdet person detector config')
+    p.add_argument('--action-config', default=d.action_config,
+                   help='mmaction2 action model config')
     p.add_argument('--synth', action='store_true', default=None,
                    help='generate a synthetic dataset at --data-root if it has no ground truth')
     p.add_argument('--seed', type=int, default=d.seed,
-                   help='seed of the synthetic data and of both trainings (default %(default)s)')
-    p.add_argument('--synth-videos', type=int, default=d.synth_videos)
-    p.add_argument('--synth-val-videos', type=int, default=d.synth_val_videos)
+                   help='seed of the synthetic data and of both trainings')
+    p.add_argument('--synth-videos', type=int, default=d.synth_videos,
+                   help='videos of a generated synthetic dataset')
+    p.add_argument('--synth-val-videos', type=int, default=d.synth_val_videos,
+                   help='of which in the val split')
     p.add_argument('--propose-train-stride', type=int, default=d.propose_train_stride,
                    help='detect on every n-th train frame (val: always every frame)')
     p.add_argument('--det-iters', type=int, help="override the detector config's iterations")
@@ -28,7 +33,8 @@ def register(sub) -> None:
     p.add_argument('--eval-mode', default=d.eval_mode,
                    choices=['all_frames', 'annotated_frames', 'all', 'annotated'],
                    help='frames the evaluation counts (see stad eval --mode)')
-    p.add_argument('--no-demo', dest='demo', action='store_false')
+    p.add_argument('--no-demo', dest='demo', action='store_false',
+                   help='skip rendering the demo video')
     p.set_defaults(func=_run)
 
 

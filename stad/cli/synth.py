@@ -18,14 +18,15 @@ def register(sub) -> None:
                        description='Render articulated people doing 4 actions (jumping jack, '
                                    'squat, wave, walk) into ROOT/trainval/<sport>/<video>.mp4 '
                                    'and ROOT/trainval/multisports_GT.pkl.')
-    p.add_argument('--out', required=True, metavar='ROOT')
-    p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--videos', type=int, default=16)
+    p.add_argument('--out', required=True, metavar='ROOT', help='dataset root to write')
+    p.add_argument('--seed', type=int, default=0, help='random seed (same seed, same data)')
+    p.add_argument('--videos', type=int, default=16,
+                   help='number of videos (stad run generates 72)')
     p.add_argument('--val-videos', type=int, default=None, help='default: videos // 4')
-    p.add_argument('--size', default='320x240', metavar='WxH')
+    p.add_argument('--size', default='320x240', metavar='WxH', help='frame size')
     p.add_argument('--frames', type=int, default=80, help='frames per video')
-    p.add_argument('--fps', type=float, default=25.0)
-    p.add_argument('--max-people', type=int, default=3)
+    p.add_argument('--fps', type=float, default=25.0, help='frame rate of the videos')
+    p.add_argument('--max-people', type=int, default=3, help='people per video, at most')
     p.set_defaults(func=_run)
 
 

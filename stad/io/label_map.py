@@ -22,18 +22,29 @@ def write_label_map(path: str, labels: Iterable[str]) -> None:
 def read_label_map(path: str) -> dict[int, str]:
     """Read an ``'id: name'`` per line label map (``stad convert``'s and mmaction2's format).
 
+    Blank lines are skipped.
+
     Raises:
-        StadError: missing file or a malformed line (named with its line number).
+        StadError: missing or empty file, a malformed line or an id given twice (named
+            with its line number).
     """
     if not os.path.isfile(path):
         raise StadError(f'label map not found: {path}')
-    out = {}
+    out: dict[int, str] = {}
+    lines: dict[int, int] = {}
     with open(path) as f:
         for n, line in enumerate(f, 1):
             if not line.strip():
                 continue
             key, sep, name = line.strip().partition(':')
-            if not sep or not key.strip().isdigit():
+            key, name = key.strip(), name.strip()
+            if not sep or not (key.isascii() and key.isdigit()) or not name:
                 raise StadError(f'{path}:{n}: expected "id: name", got {line.strip()!r}')
-            out[int(key)] = name.strip()
+            i = int(key)
+            if i in out:
+                raise StadError(f'{path}:{n}: id {i} given twice (line {lines[i]}: '
+                                f'{out[i]!r}, line {n}: {name!r})')
+            out[i], lines[i] = name, n
+    if not out:
+        raise StadError(f'{path}: empty label map (expected "id: name" lines)')
     return out

@@ -183,7 +183,9 @@ def write_mp4(frames: Iterable[np.ndarray], path: str, *, fps: float,
               size: tuple[int, int], on_frame: Callable[[], None] | None = None) -> int:
     """Encode RGB uint8 frames (an iterable, consumed one at a time) to an H.264 mp4.
 
-    Written atomically: a failure leaves no partial ``path``.
+    Written atomically: a failure leaves no partial ``path``. ffmpeg's exit status and
+    error output are checked (moviepy's writer ignores both, so a full disk or a file
+    size limit would otherwise give a truncated, unplayable file under ``path``).
 
     Args:
         frames: RGB (h, w, 3) uint8 frames, all of ``size``.
@@ -194,6 +196,9 @@ def write_mp4(frames: Iterable[np.ndarray], path: str, *, fps: float,
 
     Returns:
         The number of frames written.
+
+    Raises:
+        StadError: ffmpeg failed (``path`` is left as it was).
     """
     from moviepy.video.io.ffmpeg_writer import FFMPEG_VideoWriter
     w, h = size
@@ -201,12 +206,56 @@ def write_mp4(frames: Iterable[np.ndarray], path: str, *, fps: float,
     with atomic_path(path) as tmp:
         writer = FFMPEG_VideoWriter(tmp, (w + w % 2, h + h % 2), fps, codec='libx264',
                                     preset='veryfast', pixel_format='yuv420p')
+        # moviepy 2's writer keeps the ffmpeg process in ``proc``; its write_frame and
+        # close() do not look at ffmpeg's exit status, so frames go to ffmpeg's stdin here
+        proc, writer.proc = writer.proc, None
         try:
             for frame in frames:
-                writer.write_frame(_even(frame))
+                try:
+                    proc.stdin.write(_even(frame).tobytes())
+                except (BrokenPipeError, ConnectionResetError):
+                    break  # ffmpeg exited: its status and stderr below say why
                 n += 1
                 if on_frame is not None:
                     on_frame()
-        finally:
-            writer.close()
+        except BaseException:
+            proc.kill()
+            _finish_ffmpeg(proc)
+            raise
+        returncode, stderr = _finish_ffmpeg(proc)
+        problem = _ffmpeg_problem(returncode, stderr, tmp)
+        if problem:
+            raise StadError(f'{path}: ffmpeg failed writing the video ({problem})')
     return n
+
+
+def _finish_ffmpeg(proc) -> tuple[int, str]:
+    """Close ffmpeg's stdin (end of the stream), read its stderr, wait: (status, stderr)."""
+    try:
+        proc.stdin.close()
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # flushing the last frame into a dead ffmpeg
+    stderr = proc.stderr.read() if proc.stderr is not None else b''
+    if proc.stderr is not None:
+        proc.stderr.close()
+    return proc.wait(), stderr.decode(errors='replace')
+
+
+def _ffmpeg_problem(returncode: int, stderr: str, written: str) -> str:
+    """Why ffmpeg's run failed, '' if it did not (moviepy runs it at ``-loglevel error``,
+    so anything on stderr is an error)."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    if returncode < 0:
+        import signal
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f'signal {-returncode}'
+        return f'killed by {name}' + (f': {lines[-1]}' if lines else '')
+    if returncode != 0:
+        return lines[-1] if lines else f'exit status {returncode}'
+    if lines:
+        return lines[-1]
+    if not os.path.isfile(written) or os.path.getsize(written) == 0:
+        return 'no output written'
+    return ''

@@ -7,6 +7,8 @@ keyframes (:func:`stad.apis.video.predict_video`), drawn
 """
 from __future__ import annotations
 
+import math
+import os
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -18,6 +20,48 @@ from stad.io.label_map import read_label_map
 from stad.io.video import VideoFrames, write_mp4
 from stad.progress import progress_bar
 from stad.visualization.render import annotate_frames
+
+
+def check_output(out: str, video: str) -> None:
+    """Refuse an output ``out`` that the demo could not write at the end: a directory,
+    the input ``video`` itself, or in a folder that cannot be created or written.
+
+    Nothing is created: the folder is made when the video is written.
+    """
+    if os.path.isdir(out):
+        raise StadError(f'{out}: output is a directory')
+    if os.path.realpath(out) == os.path.realpath(video) or (
+            os.path.exists(out) and os.path.exists(video) and os.path.samefile(out, video)):
+        raise StadError(f'{out}: output is the input video')
+    folder = os.path.dirname(os.path.abspath(out))
+    existing = folder
+    while not os.path.exists(existing):  # the nearest folder that exists
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise StadError(f'{out}: cannot create the output folder {folder} '
+                        f'({existing} is not a folder)')
+    if not os.access(existing, os.W_OK | os.X_OK):
+        what = 'output folder' if existing == folder else 'folder'
+        raise StadError(f'{out}: cannot write the {what} {existing} (permission denied)')
+
+
+def _ids(ids: list[int], limit: int = 10) -> str:
+    shown = ', '.join(str(i) for i in ids[:limit])
+    return shown + (f', ... ({len(ids)} in all)' if len(ids) > limit else '')
+
+
+def check_label_map(labels: Mapping[int, str], num_classes: int, path: str) -> None:
+    """The label map ``path`` must name every score column ``0..num_classes-1`` of the
+    action model, and nothing else (``stad convert`` writes ids 0, 1, ... in class
+    order; ``top_actions`` looks score column ``c`` up as id ``c``)."""
+    missing = [i for i in range(num_classes) if i not in labels]
+    extra = sorted(i for i in labels if not 0 <= i < num_classes)
+    if missing:
+        raise StadError(f'{path}: label map lacks ids {_ids(missing)} of the action '
+                        f"model's {num_classes} classes (ids 0..{num_classes - 1})")
+    if extra:
+        raise StadError(f'{path}: label map has ids {_ids(extra)} beyond the action '
+                        f"model's {num_classes} classes (ids 0..{num_classes - 1})")
 
 
 @dataclass(frozen=True)
@@ -59,18 +103,22 @@ def run_demo(video: str, out: str, *, det_config: str, det_checkpoint: str, conf
         progress: progress bars with ETA for prediction and rendering.
 
     Raises:
-        StadError: missing files, a video shorter than one clip window, bad options.
+        StadError: missing files, an output that cannot be written (checked before any
+            model is loaded), a video shorter than one clip window, a label map that
+            does not name exactly the model's classes, bad options.
     """
     if output_stride < 1:
         raise StadError(f'output stride must be >= 1, got {output_stride}')
-    if out_fps is not None and out_fps <= 0:
-        raise StadError(f'output fps must be > 0, got {out_fps}')
+    if out_fps is not None and not (math.isfinite(out_fps) and out_fps > 0):
+        raise StadError(f'output fps must be a finite number > 0, got {out_fps}')
+    check_output(out, video)
+    labels = read_label_map(label_map) if label_map is not None else None
     source = VideoFrames(video)
     am = load_action_model(config, checkpoint, device=device, cfg_options=cfg_options)
     # fail before loading the detector and before any work
     am.check_length(source.num_frames, video)
-    if label_map is not None:
-        labels = read_label_map(label_map)
+    if labels is not None:
+        check_label_map(labels, am.num_classes, label_map)
     else:
         names = am.class_names or [str(i) for i in range(am.num_classes)]
         labels = dict(enumerate(names))

@@ -9,6 +9,21 @@ from stad.evaluation.report import format_table, save_json, save_pr_curves
 from stad.io.detections import load_detections
 
 
+def evaluate_and_write(gt: dict, dets, *, mode: str = 'all_frames', out_dir: str | None = None,
+                       exclude='auto', min_tube_len: int = 15):
+    """Score ``(N, 8)`` detections; with ``out_dir`` write ``results.json``, ``pr_*.png``
+    and ``table.txt`` there. Returns ``(MultiSportsResult, table text)``."""
+    from stad.io.atomic import atomic_write_text
+    result = evaluate_multisports(gt, dets, mode=mode, exclude=exclude,
+                                  min_tube_len=min_tube_len)
+    table = format_table(result)
+    if out_dir:
+        save_json(result, os.path.join(out_dir, 'results.json'))
+        save_pr_curves(result, out_dir)
+        atomic_write_text(os.path.join(out_dir, 'table.txt'), table + '\n')
+    return result, table
+
+
 def evaluate_files(gt_path: str, dets_path: str, *, mode: str = 'all_frames',
                    out_dir: str | None = None, exclude='auto', min_tube_len: int = 15,
                    per_class: bool = False):
@@ -20,7 +35,7 @@ def evaluate_files(gt_path: str, dets_path: str, *, mode: str = 'all_frames',
             (mmaction2's ``MultiSportsMetric``). Without it a line on stderr says which
             was used, since the two score differently.
 
-    Writes ``results.json`` and ``pr_*.png`` into ``out_dir`` if given.
+    Writes ``results.json``, ``pr_*.png`` and ``table.txt`` into ``out_dir`` if given.
     Returns ``(MultiSportsResult, table text)``.
     """
     import sys
@@ -33,9 +48,5 @@ def evaluate_files(gt_path: str, dets_path: str, *, mode: str = 'all_frames',
                                        "mmaction2's MultiSportsMetric does; --per-class "
                                        'scores every class, as stad predict writes'),
                                file=sys.stderr))
-    result = evaluate_multisports(gt, dets, mode=mode, exclude=exclude,
-                                  min_tube_len=min_tube_len)
-    if out_dir:
-        save_json(result, os.path.join(out_dir, 'results.json'))
-        save_pr_curves(result, out_dir)
-    return result, format_table(result)
+    return evaluate_and_write(gt, dets, mode=mode, out_dir=out_dir, exclude=exclude,
+                              min_tube_len=min_tube_len)

@@ -24,7 +24,7 @@ import time
 from dataclasses import asdict, dataclass
 
 from stad.errors import StadError
-from stad.io.atomic import atomic_path, atomic_write_text
+from stad.io.atomic import atomic_path
 from stad.io.layout import DataLayout
 from stad.tasks.run_report import write_report
 from stad.tasks.stages import Stage, run_stages
@@ -98,9 +98,10 @@ def _data_overrides(kind: str, root: str) -> dict:
 def _iters_overrides(iters: int | None) -> dict:
     if not iters:
         return {}
-    # log at least a few times, so that short runs still have training curves
+    # log at least a few times, so that short runs still have training curves, and save
+    # a checkpoint every quarter of the run, so that a kill does not lose all of it
     return {'train_cfg.max_iters': iters, 'train_cfg.val_interval': iters,
-            'default_hooks.checkpoint.interval': iters,
+            'default_hooks.checkpoint.interval': max(1, -(-iters // 4)),
             'default_hooks.logger.interval': max(1, min(10, iters // 5))}
 
 
@@ -121,6 +122,7 @@ def cli_options(overrides: dict) -> str:
 def _train_stage(config: str, work_dir: str, overrides: dict, metric_keys: dict, *,
                  iters: int | None, validate: bool = True) -> dict:
     from stad.tasks.train import train
+    # train_cfg.max_iters comes with the overrides; iters also stretches the LR schedule
     runner = train(config, work_dir=work_dir, resume=True, cfg_options=overrides,
                    iters=iters, quiet=True)
     rows = read_scalars(work_dir)
@@ -150,6 +152,13 @@ def stage_data(o: RunOptions) -> dict:
         make(o.data_root, seed=o.seed, videos=o.synth_videos,
              val_videos=min(o.synth_val_videos, max(1, o.synth_videos // 4)))
     gt = load_gt(lay.gt_file)
+    if o.synthetic:  # made by an earlier run with other sizes? say so, do not train on it
+        n, n_val = len(gt['nframes']), len(gt['test_videos'][0])
+        want_val = min(o.synth_val_videos, max(1, o.synth_videos // 4))
+        if (n, n_val) != (o.synth_videos, want_val):
+            raise StadError(f'{o.data_root} holds a synthetic dataset of {n} videos ({n_val} '
+                            f'val), not the {o.synth_videos} ({want_val} val) asked for: '
+                            'delete it to generate a new one, or pass another --data-root')
     convert_gt(lay)
     extract_frames(lay, frames='annotated', gt=gt)
     return dict(videos=len(gt['nframes']), labels=list(gt['labels']))
@@ -197,18 +206,14 @@ def stage_action_train(o: RunOptions) -> dict:
 def stage_eval(o: RunOptions) -> dict:
     """``stad predict`` on the val split, then frame-mAP and video-mAP."""
     from stad.data.gt import load_gt
-    from stad.evaluation.functional.multisports import evaluate_multisports
-    from stad.evaluation.report import format_table, save_json, save_pr_curves
+    from stad.tasks.evaluate import evaluate_and_write
     from stad.tasks.predict import predict
     eval_dir = o.dir('eval')
     # every frame that has proposals: background frames count (official protocol)
     dets = predict(o.action_config, last_checkpoint(o.dir('action')), o.data_root,
                    os.path.join(eval_dir, 'detections.pkl'), frames='all_frames')
-    result = evaluate_multisports(load_gt(o.layout.gt_file), dets, mode=o.eval_mode)
-    save_json(result, os.path.join(eval_dir, 'results.json'))
-    save_pr_curves(result, eval_dir)
-    table = format_table(result)
-    atomic_write_text(os.path.join(eval_dir, 'table.txt'), table + '\n')
+    result, table = evaluate_and_write(load_gt(o.layout.gt_file), dets, mode=o.eval_mode,
+                                       out_dir=eval_dir)
     print(table)
     return dict(summary=result.summary(), mode=result.mode,
                 per_class=result.frame[0.5].ap if 0.5 in result.frame else {})
@@ -247,7 +252,8 @@ def build_stages(o: RunOptions) -> list[Stage]:
         Stage('data', lambda: stage_data(o),
               [lay.gt_file, lay.coco('train'), lay.coco('val'), lay.csv('train'),
                lay.csv('val'), lay.label_map],
-              params=dict(data_root=o.data_root, synth=o.synthetic, seed=o.seed,
+              # the seed makes the synthetic data only where there is none yet
+              params=dict(data_root=o.data_root, synth=o.synthetic,
                           synth_videos=o.synth_videos,
                           synth_val_videos=o.synth_val_videos),
               clean=[]),

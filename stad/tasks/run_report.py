@@ -38,7 +38,8 @@ def _fmt(v) -> str:
     return str(v)
 
 
-def format_table(metrics: dict, records: dict) -> str:
+def format_run_table(metrics: dict, records: dict) -> str:
+    """The final table of `stad run`: the headline metrics, then every stage's time."""
     rows = [(k, _fmt(v)) for k, v in metrics.items()]
     rows += [(f'time {name} (s)', f'{r["seconds"]:.0f}' + (' (earlier run)' if r.get('skipped') else ''))
              for name, r in records.items()]
@@ -96,7 +97,7 @@ def _plot_per_class(per_class: dict, out: str) -> bool:
 def write_report(work_dir: str, records: dict, *, options: dict, wall_seconds: float) -> dict:
     """Write ``metrics.json`` and ``report.md`` (+ PNGs) into ``work_dir``; print the table."""
     metrics = collect_metrics(records)
-    table = format_table(metrics, records)
+    table = format_run_table(metrics, records)
     doc = dict(metrics=metrics,
                stage_seconds={k: r['seconds'] for k, r in records.items()},
                wall_seconds_this_invocation=round(wall_seconds, 1), options=options)

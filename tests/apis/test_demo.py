@@ -172,3 +172,140 @@ def test_mmaction2_demo_arguments_map_onto_stad_demo(monkeypatch):
     assert (args.keyframe_stride, args.output_stride, args.out_fps) == (6, 3, 5.0)
     assert (args.det_score_thr, args.action_score_thr, args.det_cat_id) == (0.8, 0.4, 0)
     assert (args.label_map, args.cfg_options) == ('l.txt', ['model.backbone.depth=18'])
+
+
+def _demo_argv(video, out, det_ckpt, act_ckpt, *extra):
+    return ['demo', str(video), str(out), '--det-config', DET_CONFIG, '--det-checkpoint',
+            det_ckpt, '--config', ACTION_CONFIG, '--checkpoint', act_ckpt, '--quiet', *extra]
+
+
+def _no_models(monkeypatch):
+    import stad.tasks.demo
+
+    def loaded(*a, **k):
+        raise AssertionError('a model was loaded')
+    monkeypatch.setattr(stad.tasks.demo, 'load_action_model', loaded)
+    monkeypatch.setattr(stad.tasks.demo, 'load_detector', loaded)
+
+
+@pytest.mark.parametrize('case', ['directory', 'input video', 'folder under a file'])
+def test_bad_output_is_refused_before_loading_any_model(tmp_path, monkeypatch, capsys, case):
+    from stad.cli import main
+    _no_models(monkeypatch)
+    video = make_video(tmp_path / 'in.mp4', 16)
+    (tmp_path / 'notes.txt').write_text('x')
+    (tmp_path / 'link.mp4').symlink_to('in.mp4')
+    out, want = {
+        'directory': (tmp_path, f'{tmp_path}: output is a directory'),
+        'input video': (tmp_path / 'link.mp4', f'{tmp_path}/link.mp4: output is the input video'),
+        'folder under a file': (
+            tmp_path / 'notes.txt' / 'sub' / 'o.mp4',
+            f'{tmp_path}/notes.txt/sub/o.mp4: cannot create the output folder '
+            f'{tmp_path}/notes.txt/sub ({tmp_path}/notes.txt is not a folder)'),
+    }[case]
+    before = sorted(os.listdir(tmp_path))
+    rc = main(_demo_argv(video, out, 'det.pth', 'action.pth'))
+    assert rc == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == f'stad demo: error: {want}'
+    assert sorted(os.listdir(tmp_path)) == before  # input video untouched, nothing created
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason='root may write into any folder')
+def test_output_in_a_read_only_folder_is_refused_before_loading_any_model(tmp_path, monkeypatch):
+    from stad.tasks.demo import run_demo
+    _no_models(monkeypatch)
+    video = make_video(tmp_path / 'in.mp4', 16)
+    ro = tmp_path / 'ro'
+    ro.mkdir()
+    ro.chmod(0o555)
+    try:
+        with pytest.raises(StadError) as e:
+            run_demo(video, str(ro / 'new' / 'o.mp4'), det_config=DET_CONFIG,
+                     det_checkpoint='det.pth', config=ACTION_CONFIG, checkpoint='action.pth')
+    finally:
+        ro.chmod(0o755)
+    assert str(e.value) == f'{ro}/new/o.mp4: cannot write the folder {ro} (permission denied)'
+
+
+@pytest.mark.parametrize('lines, want', [
+    ('0: jumping jack\n1: squat\n',
+     "label map lacks ids 2, 3 of the action model's 4 classes (ids 0..3)"),
+    ('0: a\n1: b\n2: c\n3: d\n4: e\n7: f\n',
+     "label map has ids 4, 7 beyond the action model's 4 classes (ids 0..3)"),
+])
+def test_label_map_not_matching_the_model_classes_is_an_error(tmp_path, tiny_models, capsys,
+                                                              lines, want):
+    from stad.cli import main
+    det_ckpt, act_ckpt = tiny_models
+    video = make_video(tmp_path / 'in.mp4', 16)
+    lm = tmp_path / 'labels.txt'
+    lm.write_text(lines)
+    out = tmp_path / 'o.mp4'
+    rc = main(_demo_argv(video, out, det_ckpt, act_ckpt, '--label-map', str(lm)))
+    assert rc == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == f'stad demo: error: {lm}: {want}'
+    assert not out.exists()
+
+
+def test_label_map_duplicate_id_and_empty_file_are_errors(tmp_path):
+    p = tmp_path / 'labels.txt'
+    p.write_text('0: squat\n1: wave\n\n1: walk\n')
+    with pytest.raises(StadError) as e:
+        read_label_map(str(p))
+    assert str(e.value) == f"{p}:4: id 1 given twice (line 2: 'wave', line 4: 'walk')"
+    p.write_text('\n  \n')
+    with pytest.raises(StadError) as e:
+        read_label_map(str(p))
+    assert str(e.value) == f'{p}: empty label map (expected "id: name" lines)'
+
+
+@pytest.mark.parametrize('fps', [float('nan'), float('inf'), -1.0])
+def test_run_demo_refuses_non_finite_out_fps(tmp_path, monkeypatch, fps):
+    from stad.tasks.demo import run_demo
+    _no_models(monkeypatch)
+    with pytest.raises(StadError) as e:
+        run_demo(make_video(tmp_path / 'in.mp4', 16), str(tmp_path / 'o.mp4'),
+                 det_config=DET_CONFIG, det_checkpoint='det.pth', config=ACTION_CONFIG,
+                 checkpoint='action.pth', out_fps=fps)
+    assert str(e.value) == f'output fps must be a finite number > 0, got {fps}'
+    assert not (tmp_path / 'o.mp4').exists()
+
+
+def test_cli_out_fps_nan_is_a_usage_error(tmp_path, capsys):
+    from stad.cli import main
+    with pytest.raises(SystemExit) as e:
+        main(_demo_argv(tmp_path / 'in.mp4', tmp_path / 'o.mp4', 'det.pth', 'action.pth',
+                        '--out-fps', 'nan'))
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0].startswith('usage: stad demo')
+    assert err[-1] == "stad demo: error: argument --out-fps: expected a finite number > 0, got 'nan'"
+
+
+def test_demo_over_a_file_size_limit_exits_2_and_writes_no_video(tmp_path, tiny_models):
+    # ffmpeg (a grandchild of the test) inherits the limit and fails mid-encode; moviepy's
+    # writer ignores its exit status, so without the check a truncated mp4 was renamed
+    # into place and the demo exited 0
+    import subprocess
+    import sys
+    det_ckpt, act_ckpt = tiny_models
+    video = make_video(tmp_path / 'in.mp4', 16)
+    out = tmp_path / 'out' / 'demo.mp4'
+    # the limit is set just before the video is encoded (mmengine writes a temp copy of
+    # the config when loading it, which a limit this small would stop first)
+    child = ('import resource, signal, sys\n'
+             'import stad.cli, stad.tasks.demo as demo\n'
+             'encode = demo.write_mp4\n'
+             'def limited(*a, **k):\n'
+             '    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n'
+             '    resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000))\n'
+             '    return encode(*a, **k)\n'
+             'demo.write_mp4 = limited\n'
+             'sys.exit(stad.cli.main(sys.argv[1:]))\n')
+    p = subprocess.run([sys.executable, '-c', child,
+                        *_demo_argv(video, out, det_ckpt, act_ckpt, '--det-score-thr', '0')],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 2, p.stderr
+    assert p.stderr.strip().splitlines()[-1] == (
+        f'stad demo: error: {out}: ffmpeg failed writing the video (killed by SIGXFSZ)')
+    assert os.listdir(out.parent) == []  # no video under the final name, no temp
