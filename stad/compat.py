@@ -75,7 +75,9 @@ def history_buffer_getattr(obj, name, *default):
     mmengine's ``HistoryBuffer`` pickles its class-level ``_statistics_methods`` as
     ``getattr(HistoryBuffer, 'min')`` etc. Allow-listing the real ``getattr`` would let a
     crafted checkpoint reach any attribute of any allow-listed object, and through
-    torch's own allow-listed rebuild functions ``eval`` (verified: it ran ``os.system``).
+    torch's own allow-listed ``_rebuild_from_type_v2`` (it calls any function it is
+    given) ``eval``: tests/test_compat.py builds such a file, which runs ``os.system``
+    with the real ``getattr`` allow-listed and fails to load with this one.
     This returns only the statistics methods of ``HistoryBuffer`` and refuses anything
     else before it is looked up.
     """

@@ -74,7 +74,7 @@ class LineProgress:
             self._last_t, self._last_n = now, self.n
 
     def close(self) -> None:
-        if self.n != self._last_n or self.n == self._start_n:
+        if self.n != self._last_n:  # a last line, unless nothing happened since the last
             print(self._line(), file=self.file, flush=True)
             self._last_n = self.n
 

@@ -68,6 +68,75 @@ def test_checkpoint_with_arbitrary_object_is_refused(tmp_path, monkeypatch):
     assert not marker.exists(), 'the pickled code ran'
 
 
+class _Reduce:
+    """Pickles as ``fn(*args)``: builds a payload from allow-listed callables only."""
+
+    def __init__(self, fn, *args):
+        self.fn, self.args = fn, args
+
+    def __reduce__(self):
+        return self.fn, self.args
+
+
+def _getattr_payload(marker, start):
+    """``eval("os.system('touch marker')")`` reached from ``start`` (an allow-listed
+    object) through ``builtins.getattr`` and torch's own allow-listed
+    ``_rebuild_from_type_v2(func, new_type, args, state)``, which calls ``func(*args)``
+    with any ``func`` and keeps the result if its type is ``new_type``."""
+    import _codecs
+    import shlex
+
+    from torch._tensor import _rebuild_from_type_v2 as rebuild
+    builtins_dict = _Reduce(getattr, start, '__builtins__')  # a Python function's
+    get = _Reduce(getattr, builtins_dict, 'get')
+    builtin_type = _Reduce(getattr, _codecs.encode, '__class__')  # type(eval)
+    evil_eval = _Reduce(rebuild, get, builtin_type, ('eval',), None)
+    int_type = _Reduce(getattr, 0, '__class__')  # os.system returns an int
+    rebuild_call = _Reduce(rebuild, evil_eval, int_type,
+                           (f"__import__('os').system({'touch ' + shlex.quote(str(marker))!r})",),
+                           None)
+    return rebuild_call
+
+
+def _getattr_starts():
+    """Python functions a payload can start from: one torch allows by default, and one
+    the stand-in hands out (a HistoryBuffer statistics method)."""
+    from mmengine.logging.history_buffer import HistoryBuffer
+    return {'torch': torch.serialization._get_layout,
+            'history_buffer': _Reduce(getattr, HistoryBuffer, 'mean')}
+
+
+@pytest.mark.parametrize('start', ['torch', 'history_buffer'])
+def test_crafted_getattr_checkpoint_runs_nothing(tmp_path, start):
+    """A checkpoint reaching eval through getattr fails to load and runs nothing; with
+    the real getattr allow-listed the same file runs os.system (so the test means it)."""
+    from mmengine.runner import CheckpointLoader
+    from mmengine.runner.checkpoint import _load_checkpoint
+    marker = tmp_path / 'pwned'
+    ckpt = str(tmp_path / 'evil.pth')
+    torch.save({'state_dict': {}, 'meta': {'x': _getattr_payload(marker, _getattr_starts()[start])}},
+               ckpt)
+    for load in (_load_checkpoint, CheckpointLoader.load_checkpoint):
+        with pytest.raises(pickle.UnpicklingError, match=r'refused getattr\('):
+            load(ckpt, map_location='cpu')
+        assert not marker.exists(), 'the pickled code ran'
+
+    real_getattr = [g for g in compat.mmengine_checkpoint_globals()
+                    if not isinstance(g, tuple)] + [getattr]
+    torch.serialization.clear_safe_globals()
+    try:  # torch's safe globals are process-global: restore stad's whatever happens
+        torch.serialization.add_safe_globals(real_getattr)
+        loaded = _load_checkpoint(ckpt, map_location='cpu')
+    finally:
+        torch.serialization.clear_safe_globals()
+        compat.allow_mmengine_checkpoints()
+    assert marker.exists(), 'the payload did not reach os.system: it proves nothing'
+    assert loaded['meta']['x'] == 0  # os.system's exit status, and the load "succeeded"
+    # and stad's stand-in is back in place
+    assert (compat.history_buffer_getattr, 'builtins.getattr') in \
+        torch.serialization.get_safe_globals()
+
+
 def test_allow_list_is_exactly_what_mmengine_writes(tmp_path):
     """Every allow-listed global is needed by a real mmengine checkpoint, and nothing more."""
     ckpt = _train_toy_runner(tmp_path / 'w', max_epochs=1)

@@ -1,6 +1,6 @@
 """Train with an mmengine config: ``python tools/train.py CONFIG [--work-dir D] [--resume]``.
 
-Same as ``stad train det|action CONFIG``; kept here where mmaction2/mmdet users look.
+Same as ``stad train CONFIG``; kept here where mmaction2/mmdet users look.
 """
 import argparse
 import sys

@@ -1,6 +1,6 @@
 # mmaction2's MultiSports SlowOnly R50 (Kinetics-400 pretrained, 8 GPUs x 16 clips,
 # 4 frames x interval 16, 8 epochs), pointed at stad's outputs under data/multisports
-# (paths as in stad/data/layout.py::DataLayout):
+# (paths as in stad/io/layout.py::DataLayout):
 #   annotations/multisports_{train,val}.csv       from `stad convert`
 #   annotations/multisports_proposals_{train,val}.pkl  from `stad propose`
 #   trainval/multisports_GT.pkl                   MultiSports ground truth

@@ -2,9 +2,9 @@
 # (multi-scale training), one class 'person', fine-tuned from the COCO checkpoint on
 # the COCO files `stad convert` writes. What mmaction2's
 # projects/stad_tutorial/configs/faster-rcnn_r50-caffe_fpn_ms-1x_coco_ms_person.py
-# trains, pointed at stad's data layout (stad/data/layout.py).
+# trains, pointed at stad's data layout (stad/io/layout.py).
 #
-#   stad train det configs/detection/faster-rcnn_r50-caffe-fpn_coco-pre-ms-2e_multisports-person.py
+#   stad train configs/detection/faster-rcnn_r50-caffe-fpn_coco-pre-ms-2e_multisports-person.py
 #   mim train mmdet configs/detection/faster-rcnn_r50-caffe-fpn_coco-pre-ms-2e_multisports-person.py
 _base_ = ['mmdet::faster_rcnn/faster-rcnn_r50-caffe_fpn_ms-1x_coco.py']
 

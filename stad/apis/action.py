@@ -31,6 +31,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from stad.errors import StadError
+from stad.io.checkpoint import load_weights
 from stad.io.layout import MULTISPORTS_AVA_KWARGS, img_key
 from stad.io.video import read_batch
 
@@ -121,12 +122,13 @@ def load_action_model(config: str | Any, checkpoint: str | None = None, *,
             ``None`` takes the config's ``stad_flip_test`` (default ``False``).
 
     Raises:
-        StadError: missing config/checkpoint, or a test pipeline without clip sampling.
+        StadError: missing config/checkpoint, a checkpoint that is unreadable, unsafe or
+            not of this model (:func:`stad.io.checkpoint.load_weights`: every weight,
+            same shapes), or a test pipeline without clip sampling.
     """
     import torch
     from mmengine.config import Config
     from mmengine.registry import DefaultScope
-    from mmengine.runner import load_checkpoint
 
     if isinstance(config, str):
         if not os.path.isfile(config):
@@ -152,7 +154,9 @@ def load_action_model(config: str | Any, checkpoint: str | None = None, *,
         model = MODELS.build(model_cfg)
         transforms = tuple(TRANSFORMS.build(t) for t in after)
     if checkpoint is not None:
-        load_checkpoint(model, checkpoint, map_location='cpu', logger='silent')
+        # strict: mmengine's load_checkpoint only logs unmatched weights and leaves them
+        # random, so a detector checkpoint here would run without a word
+        load_weights(model, checkpoint, what='action model')
     model.to(torch.device(device)).eval()
 
     head = model.roi_head.bbox_head

@@ -16,6 +16,7 @@ import numpy as np
 
 from stad.errors import StadError
 from stad.io.arrays import to_numpy
+from stad.io.checkpoint import load_weights
 from stad.io.video import iter_frame_batches
 
 
@@ -51,14 +52,52 @@ class ProposalOptions:
 def load_detector(config: str, checkpoint: str, *, device: str = 'cpu'):
     """Build the mmdet detector of ``config`` with ``checkpoint``'s weights, in eval mode.
 
+    What ``mmdet.apis.init_detector(config, checkpoint)`` returns, except that the
+    checkpoint is read safely and must match the model exactly
+    (:func:`stad.io.checkpoint.load_weights`). ``model.dataset_meta`` as init_detector
+    sets it: the checkpoint's ``meta.dataset_meta`` (keys lower-cased), else its
+    ``meta.CLASSES`` (mmdet 2.x), else COCO's classes; the palette from the config's
+    test dataset, else the checkpoint's, else ``'random'``.
+
     Raises:
-        StadError: config or checkpoint file missing.
+        StadError: config or checkpoint file missing; a checkpoint that is unreadable,
+            unsafe or not of this detector.
     """
     for what, path in (('config', config), ('checkpoint', checkpoint)):
         if not os.path.isfile(path):
             raise StadError(f'{what} file not found: {path}')
+    import warnings
+
     from mmdet.apis import init_detector
-    return init_detector(config, checkpoint, device=device)
+    from mmdet.evaluation import get_classes
+    # init_detector warns "checkpoint is None, use COCO classes by default" (we load it
+    # below) after simplefilter('once'), which would override an ignore filter: record
+    # its warnings and pass on the others
+    with warnings.catch_warnings(record=True) as caught:
+        model = init_detector(config, None, device=device)
+    for w in caught:
+        if 'checkpoint is None' not in str(w.message):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    # without a checkpoint init_detector set {'classes': COCO, 'palette': the config's
+    # test dataset palette, or 'random' if it has none}
+    cfg_palette = model.dataset_meta.get('palette')
+    ckpt = load_weights(model, checkpoint, what='detector')
+    meta = ckpt.get('meta')
+    meta = meta if isinstance(meta, dict) else {}  # converted weights may have none
+    if isinstance(meta.get('dataset_meta'), dict):  # mmdet 3.x: keys lower-case
+        dataset_meta = {str(k).lower(): v for k, v in meta['dataset_meta'].items()}
+    elif 'CLASSES' in meta:  # mmdet 2.x
+        dataset_meta = {'classes': meta['CLASSES']}
+    else:
+        warnings.warn(f'{checkpoint}: no class names in the checkpoint\'s meta, using COCO\'s '
+                      '(as mmdet\'s init_detector does)')
+        dataset_meta = {'classes': get_classes('coco')}
+    # init_detector's priority: the config's palette, then the checkpoint's, then random
+    # ('random' from above is init_detector's fallback, not the config's choice)
+    if cfg_palette != 'random' or 'palette' not in dataset_meta:
+        dataset_meta['palette'] = cfg_palette
+    model.dataset_meta = dataset_meta
+    return model
 
 
 def person_label(model) -> int:

@@ -49,7 +49,7 @@ class Formatter(argparse.ArgumentDefaultsHelpFormatter,
     """Help that shows every option's default (not that of on/off flags)."""
 
     def _get_help_string(self, action):
-        if action.nargs == 0:  # store_true / store_false / version
+        if action.nargs == 0 or action.default is None:  # flags; nothing to show
             return action.help
         return super()._get_help_string(action)
 

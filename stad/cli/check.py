@@ -9,10 +9,15 @@ def register(sub) -> None:
                        description='Print every schema error and warning of a ground truth '
                                    'pickle (loaded with a restricted unpickler); with '
                                    '--videos also check the videos exist and match its '
-                                   'resolution and frame counts. Exit status 1 on errors.')
-    p.add_argument('gt', metavar='GT.pkl')
+                                   'resolution and frame counts (counting the frames that '
+                                   'decode, so a truncated video is caught). Exit status 1 '
+                                   'on errors.')
+    p.add_argument('gt', metavar='GT.pkl', help='MultiSports ground-truth pickle')
     p.add_argument('--videos', metavar='DIR',
                    help="folder holding '<sport>/<video>.mp4' (e.g. ROOT/trainval)")
+    p.add_argument('--header-only', action='store_true',
+                   help="with --videos: trust each video's header frame count instead of "
+                        'counting the frames that decode (faster, misses truncated files)')
     p.set_defaults(func=_run)
 
 
@@ -23,7 +28,8 @@ def _run(args) -> int:
     gt = read_gt_pickle(args.gt)
     report = check_gt(gt, os.path.basename(args.gt))
     if args.videos and report.ok:
-        report.issues.extend(check_videos(gt, args.videos, os.path.basename(args.gt)))
+        report.issues.extend(check_videos(gt, args.videos, os.path.basename(args.gt),
+                                          count_frames=not args.header_only))
     for issue in report.issues:
         print(issue)
     print(report.summary())

@@ -29,7 +29,7 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from stad.data.gt import load_gt, split_videos
+from stad.data.gt import frame_boxes, load_gt, split_videos
 from stad.errors import StadError
 from stad.io.arrays import to_numpy
 from stad.io.ava_csv import format_rows, write_csv
@@ -44,25 +44,6 @@ PERSON_CATEGORY = {'id': 0, 'name': 'person'}
 def _check_split(split: str) -> None:
     if split not in SPLITS:
         raise ValueError(f'split must be one of {SPLITS}, got {split!r}')
-
-
-def _clip(box: np.ndarray, w: float, h: float) -> np.ndarray:
-    return np.clip(box, 0, [w, h, w, h])
-
-
-def _frame_boxes(gt: Mapping, video: str) -> dict[int, list[tuple[int, int, np.ndarray]]]:
-    """{frame: [(label, entity_id, box pixels clipped)]} of one video, frames sorted."""
-    h, w = (float(x) for x in gt['resolution'][video])
-    out: dict[int, list] = {}
-    entity = 0
-    for label in sorted(gt['gttubes'].get(video, {})):
-        for tube in gt['gttubes'][video][label]:
-            arr = np.asarray(tube, dtype=np.float64)  # a copy when dtype differs; never written
-            for row in arr:
-                out.setdefault(int(row[0]), []).append(
-                    (int(label), entity, _clip(row[1:5].copy(), w, h)))
-            entity += 1
-    return dict(sorted(out.items()))
 
 
 def to_coco(gt: Mapping, split: str) -> dict:
@@ -84,7 +65,7 @@ def to_coco(gt: Mapping, split: str) -> dict:
         if video not in gt['gttubes']:
             continue
         h, w = (int(x) for x in gt['resolution'][video])
-        for frame, boxes in _frame_boxes(gt, video).items():
+        for frame, boxes in frame_boxes(gt, video).items():
             image_id = len(images)
             images.append(dict(id=image_id, file_name=frame_relpath(video, frame),
                                width=w, height=h, video=video, frame=frame))
@@ -112,7 +93,7 @@ def ava_rows(gt: Mapping, split: str) -> list[tuple]:
             continue
         h, w = (float(x) for x in gt['resolution'][video])
         scale = np.array([w, h, w, h])
-        for frame, boxes in _frame_boxes(gt, video).items():
+        for frame, boxes in frame_boxes(gt, video).items():
             for label, entity, box in boxes:
                 x1, y1, x2, y2 = (float(v) for v in box / scale)
                 rows.append((video + VIDEO_EXT, frame, x1, y1, x2, y2, label, entity))

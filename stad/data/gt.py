@@ -9,7 +9,8 @@ The schema (see docs/stack.md)::
     resolution    {video: (h, w)}
     gttubes       {video: {label: [array (T, 5)]}}   frame (1-based), x1, y1, x2, y2 pixels
 
-A video id is ``'<sport>/<video>'``.
+A video id is ``'<sport>/<video>'``, a relative path (see
+:func:`stad.io.layout.video_id_problem`).
 
 Loading: :func:`read_gt_pickle` uses stad's restricted loader
 (:mod:`stad.io.safe_pickle`): plain containers and numpy arrays only; any other global
@@ -20,10 +21,17 @@ and field. What is an error and what only a warning:
 
 errors (converters and evaluation would produce wrong output):
     not a dict; a missing key (``n_frames`` instead of ``nframes`` says "did you mean
-    nframes"); a video of ``gttubes`` or of a split without ``nframes``/``resolution``;
+    nframes"); a video id (of any field) that is not a relative ``'<sport>/<video>'``
+    path: absolute, with a ``..`` component (frames would be written outside the
+    dataset root), holding a comma (it breaks the ``'video,frame'`` img key and the
+    CSV rows) or a control character such as a newline; a video of ``gttubes`` or of
+    a split without ``nframes``/``resolution``;
     a label outside ``range(len(labels))``; a tube that is not a (T, 5) array, is empty,
     has a frame outside ``1..nframes`` or a non-integer frame, a duplicated frame,
-    ``x2 < x1`` or ``y2 < y1``, or a box that leaves the image by more than
+    frames not in increasing order, or a gap between its frames (the MultiSports
+    evaluator assumes a tube covers consecutive frames: split it into two tubes),
+    ``x2 < x1`` or ``y2 < y1``, a zero-width (``x2 == x1``) or zero-height
+    (``y2 == y1``) box, or a box that leaves the image by more than
     :data:`OVERSHOOT_TOL_PX` pixels or :data:`OVERSHOOT_TOL_FRAC` of the image side
     (whichever is larger).
 warnings (the data is usable; converters handle it):
@@ -33,10 +41,15 @@ warnings (the data is usable; converters handle it):
     video of ``gttubes`` not in ``test_videos``, see :func:`split_videos`);
     a split video absent from ``gttubes`` (a video without annotated actions: it
     contributes no sample); a ``gttubes`` video in no split; a video in both splits.
+
+:func:`check_videos` (``stad check --videos``) compares the video files with
+``nframes`` and ``resolution``: a missing or unreadable video, another size, or another
+frame count (the container header's, or with ``count_frames=True`` the number of frames
+that actually decode, which catches a truncated file whose header still says the
+full count; ``stad check --videos`` counts unless given ``--header-only``) are errors.
 """
 from __future__ import annotations
 
-import collections
 import difflib
 import os
 from dataclasses import dataclass, field
@@ -45,7 +58,7 @@ from typing import Any
 import numpy as np
 
 from stad.errors import StadError
-from stad.io.layout import GT_SPLIT_KEYS, SPLITS
+from stad.io.layout import GT_SPLIT_KEYS, SPLITS, video_id_problem
 from stad.io.safe_pickle import load_pickle
 
 REQUIRED_KEYS = ('labels', 'test_videos', 'nframes', 'resolution', 'gttubes')
@@ -145,6 +158,15 @@ def _split_list(gt: dict, key: str, report: GTReport) -> list | None:
     return None
 
 
+def _split_ids(val) -> list:
+    """The video ids of a split field that :func:`_split_list` accepts, else []."""
+    if isinstance(val, (list, tuple)) and len(val) == 1 and isinstance(val[0], (list, tuple)):
+        return list(val[0])
+    if isinstance(val, (list, tuple)) and all(isinstance(v, str) for v in val):
+        return list(val)
+    return []
+
+
 def split_videos(gt: dict) -> dict[str, list[str]]:
     """Videos of each split in :data:`layout.SPLITS` order (``'train'``, ``'val'``).
 
@@ -201,6 +223,16 @@ def check_gt(gt: Any, source: str = '<ground truth>') -> GTReport:
                            f'got {type(val).__name__}', field=key)
     if not all(isinstance(v, dict) for v in (nframes, resolution, gttubes)):
         return rep
+
+    # video ids (once per video, naming the first field that holds it)
+    seen = set()
+    for key, vids in (('gttubes', gttubes), ('nframes', nframes), ('resolution', resolution),
+                      *((k, _split_ids(gt[k])) for k in GT_SPLIT_KEYS.values() if k in gt)):
+        for v in vids:
+            problem = video_id_problem(v)
+            if problem is not None and repr(v) not in seen:
+                seen.add(repr(v))
+                rep.add(ERROR, f'{_where(v)}, field {key!r}: {problem}', video=v, field=key)
 
     def size_of(video: str, ctx: str) -> tuple[int, int, int] | None:
         n, res = nframes.get(video), resolution.get(video)
@@ -295,12 +327,26 @@ def _check_tube(rep: GTReport, tube, size, video, label, i, labels) -> None:
         rep.add(ERROR, msg('gttubes', 'holds NaN or infinite values'), field='gttubes', **where)
         return
     frames = arr[:, 0]
-    if not np.all(frames == np.round(frames)):
+    integer = bool(np.all(frames == np.round(frames)))
+    if not integer:
         rep.add(ERROR, msg('frame', 'non-integer frame number'), field='frame', **where)
     uniq, counts = np.unique(frames, return_counts=True)
+    step = np.diff(frames)
+    # one error for the frame order: duplicates, else unsorted, else gapped
     if (counts > 1).any():
         dup = [int(x) for x in uniq[counts > 1][:5]]
         rep.add(ERROR, msg('frame', f'duplicated frames {dup}'), field='frame', **where)
+    elif integer and (step < 0).any():
+        k = int(np.argmax(step < 0))
+        rep.add(ERROR, msg('frame', f'frames not in increasing order (frame '
+                                    f'{int(frames[k + 1])} after frame {int(frames[k])})'),
+                field='frame', **where)
+    elif integer and (step > 1).any():
+        k = int(np.argmax(step > 1))
+        rep.add(ERROR, msg('frame', f'frames not consecutive (no frame between '
+                                    f'{int(frames[k])} and {int(frames[k + 1])}; a tube '
+                                    'covers consecutive frames: split it in two)'),
+                field='frame', **where)
     if size is not None:
         n, h, w = size
         bad = (frames < 1) | (frames > n)
@@ -308,12 +354,15 @@ def _check_tube(rep: GTReport, tube, size, video, label, i, labels) -> None:
             rep.add(ERROR, msg('frame', f'frame {int(frames[bad][0])} outside 1..{n} '
                                         f"('nframes')"), field='frame', **where)
     x1, y1, x2, y2 = arr[:, 1], arr[:, 2], arr[:, 3], arr[:, 4]
-    for lo, hi, a, b in (('x1', 'x2', x1, x2), ('y1', 'y2', y1, y2)):
-        bad = b < a
-        if bad.any():
-            k = int(np.argmax(bad))
+    for lo, hi, a, b, side in (('x1', 'x2', x1, x2, 'width'), ('y1', 'y2', y1, y2, 'height')):
+        if (b < a).any():
+            k = int(np.argmax(b < a))
             rep.add(ERROR, msg(hi, f'{hi} < {lo} at frame {int(frames[k])} '
                                    f'({b[k]:.1f} < {a[k]:.1f})'), field=hi, **where)
+        elif (b == a).any():
+            k = int(np.argmax(b == a))
+            rep.add(ERROR, msg(hi, f'zero-{side} box at frame {int(frames[k])} '
+                                   f'({hi} == {lo} == {a[k]:.1f})'), field=hi, **where)
     if size is not None:
         n, h, w = size
         over = np.stack([-x1, -y1, x2 - w, y2 - h], axis=1)  # pixels outside, per side
@@ -347,20 +396,39 @@ def load_gt(path: str) -> dict:
 
 # ---------------------------------------------------------------------- video checks
 
-def check_videos(gt: dict, video_dir: str, source: str = '<ground truth>') -> list[Issue]:
+def count_decodable_frames(cap) -> int:
+    """Frames an opened ``cv2.VideoCapture`` yields from where it is to the end (``grab``
+    only: no conversion to BGR)."""
+    n = 0
+    while cap.grab():
+        n += 1
+    return n
+
+
+def check_videos(gt: dict, video_dir: str, source: str = '<ground truth>', *,
+                 count_frames: bool = False) -> list[Issue]:
     """Compare the videos under ``video_dir`` with the ground truth's metadata.
 
     Reports (as errors) videos of ``nframes`` that are missing or unreadable, and those
-    whose size (w, h) or frame count differ from ``resolution`` / ``nframes``. Reads
-    container metadata only (cv2), no decoding.
+    whose size (w, h) or frame count differ from ``resolution`` / ``nframes``.
+
+    Args:
+        count_frames: count the frames that decode (a ``cv2`` ``grab()`` loop, about as
+            long as decoding the video) instead of trusting the container header: a
+            truncated file whose header still says the full count is then an error.
+            Without it only container metadata is read.
     """
     import cv2
 
     from stad.io.layout import VIDEO_EXT
     issues = []
-    for video in sorted(gt.get('nframes', {})):
-        path = os.path.join(video_dir, video + VIDEO_EXT)
+    for video in sorted(gt.get('nframes', {}), key=str):
         where = dict(video=video, field='video')
+        problem = video_id_problem(video)
+        if problem is not None:
+            issues.append(Issue(ERROR, f'{source}: video {video!r}: {problem}', **where))
+            continue
+        path = os.path.join(video_dir, video + VIDEO_EXT)
         if not os.path.isfile(path):
             issues.append(Issue(ERROR, f'{source}: video {video!r}: missing file {path}', **where))
             continue
@@ -373,6 +441,7 @@ def check_videos(gt: dict, video_dir: str, source: str = '<ground truth>') -> li
             w = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
             h = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
             n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+            decoded = count_decodable_frames(cap) if count_frames and w > 0 and h > 0 else None
         finally:
             cap.release()
         if w <= 0 or h <= 0:
@@ -382,19 +451,42 @@ def check_videos(gt: dict, video_dir: str, source: str = '<ground truth>') -> li
         if (w, h) != (gw, gh):
             issues.append(Issue(ERROR, f'{source}: video {video!r}: size {w}x{h} (w x h) but '
                                        f"'resolution' says {gw}x{gh}", **where))
-        if n != int(gt['nframes'][video]):
+        want = int(gt['nframes'][video])
+        if decoded is None and n != want:
             issues.append(Issue(ERROR, f'{source}: video {video!r}: {n} frames but '
-                                       f"'nframes' says {int(gt['nframes'][video])}", **where))
+                                       f"'nframes' says {want}", **where))
+        elif decoded is not None and decoded != want:
+            header = f'; its header says {n}' + (': truncated or damaged file?'
+                                                 if n > decoded else '')
+            issues.append(Issue(ERROR, f'{source}: video {video!r}: {decoded} frames decode '
+                                       f"but 'nframes' says {want} ({path}{header})",
+                                **where))
     return issues
+
+
+def frame_boxes(gt: dict, video: str) -> dict[int, list[tuple[int, int, np.ndarray]]]:
+    """The one flattening of a video's tubes into per-frame boxes.
+
+    Returns:
+        ``{frame: [(label, entity_id, box)]}``, frames 1-based and sorted; ``box`` is
+        ``(x1, y1, x2, y2)`` float64 pixels clipped to the image; ``entity_id`` numbers the
+        video's tubes 0, 1, ... in label order, then tube order (the CSV's person id).
+    """
+    h, w = (float(x) for x in gt['resolution'][video])
+    limit = np.array([w, h, w, h])
+    out: dict[int, list] = {}
+    entity = 0
+    for label in sorted(gt['gttubes'].get(video, {})):
+        for tube in gt['gttubes'][video][label]:
+            arr = np.asarray(tube, dtype=np.float64)  # a copy when dtype differs; never written
+            for row in arr:
+                out.setdefault(int(row[0]), []).append(
+                    (int(label), entity, np.clip(row[1:5], 0, limit)))
+            entity += 1
+    return dict(sorted(out.items()))
 
 
 def annotated_frames(gt: dict, videos=None) -> dict[str, set[int]]:
     """1-based frames that hold at least one ground-truth box, per video."""
-    out: dict[str, set[int]] = collections.defaultdict(set)
-    for video, by_label in gt['gttubes'].items():
-        if videos is not None and video not in videos:
-            continue
-        for tubes in by_label.values():
-            for tube in tubes:
-                out[video].update(int(f) for f in np.asarray(tube)[:, 0])
-    return dict(out)
+    return {video: set(frame_boxes(gt, video)) for video in gt['gttubes']
+            if videos is None or video in videos}

@@ -16,7 +16,10 @@ What is in a video:
 * Every visible person in every frame belongs to exactly one tube, so a detector's COCO
   ground truth built from the tubes is complete. A tube covers only its action's frames.
   Frames where less than :data:`MIN_VISIBLE` of a person's box is inside the image
-  (entering, leaving) are left out of the tube; boxes are clipped to the image.
+  (entering, leaving) are left out of the tube; boxes are clipped to the image. A tube
+  covers consecutive frames: when the visible share dips below that threshold in the
+  middle of a walk (swinging limbs and camera jitter at the image edge), the walk
+  becomes two tubes of the same person and label.
 * Box = tight bounds of the figure's drawn pixels (x2, y2 exclusive), in pixels.
 * Two sports (``gym``, ``yard``) with different textured backgrounds, per-frame noise
   and a small camera jitter (a global shift of a few pixels; boxes follow it).
@@ -358,10 +361,22 @@ def render_video(plan: VideoPlan):
         frames.append(np.clip(img.astype(np.int16) + noise, 0, 255).astype(np.uint8))
     for i in range(len(people)):
         for j, seg in enumerate(plans[i]):
-            if rows[(i, j)]:
+            for run in _consecutive_runs(rows[(i, j)]):
                 tubes.setdefault(seg.label, []).append(
-                    np.round(np.asarray(rows[(i, j)], np.float32), 2))
+                    np.round(np.asarray(run, np.float32), 2))
     return frames, dict(sorted(tubes.items()))
+
+
+def _consecutive_runs(rows: list) -> list[list]:
+    """``rows`` (``[frame, ...]`` in increasing frame order) cut where a frame is
+    missing: a tube covers consecutive frames (the MultiSports evaluator assumes it)."""
+    runs: list[list] = []
+    for row in rows:
+        if runs and row[0] == runs[-1][-1][0] + 1:
+            runs[-1].append(row)
+        else:
+            runs.append([row])
+    return runs
 
 
 def plan_dataset(*, seed: int = 0, videos: int = 16, val_videos: int | None = None,

@@ -14,26 +14,11 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from stad.data.gt import split_videos
+from stad.data.gt import frame_boxes, split_videos
+from stad.evaluation.functional.iou import iou_matrix
 from stad.io.layout import img_key, parse_img_key
 
 IOU_THRS = (0.5, 0.7)
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU matrix (len(a), len(b)) of x1, y1, x2, y2 boxes (any common unit, continuous
-    coordinates: a box's area is ``(x2 - x1) * (y2 - y1)``)."""
-    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
-    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
-    ix1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    iy1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    ix2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    iy2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(ix2 - ix1, 0, None) * np.clip(iy2 - iy1, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
 
 
 def gt_boxes_per_frame(gt: Mapping, videos: Iterable[str] | None = None
@@ -44,19 +29,16 @@ def gt_boxes_per_frame(gt: Mapping, videos: Iterable[str] | None = None
     duplicates on one frame are counted once.
     """
     wanted = None if videos is None else set(videos)
-    per_key: dict[str, list] = {}
-    for video, by_label in gt['gttubes'].items():
+    out = {}
+    for video in gt['gttubes']:
         if wanted is not None and video not in wanted:
             continue
         h, w = (float(x) for x in gt['resolution'][video])
         scale = np.array([w, h, w, h])
-        for tubes in by_label.values():
-            for tube in tubes:
-                tube = np.asarray(tube, dtype=np.float64)
-                for row in tube:
-                    box = np.clip(row[1:5] / scale, 0.0, 1.0)
-                    per_key.setdefault(img_key(video, int(row[0])), []).append(box)
-    return {k: np.unique(np.stack(v), axis=0) for k, v in per_key.items()}
+        for frame, boxes in frame_boxes(gt, video).items():
+            out[img_key(video, frame)] = np.unique(np.stack([b for _, _, b in boxes]) / scale,
+                                                   axis=0)
+    return out
 
 
 def proposal_recall(proposals: Mapping[str, np.ndarray], gt: Mapping, *,
@@ -93,7 +75,7 @@ def proposal_recall(proposals: Mapping[str, np.ndarray], gt: Mapping, *,
         props = proposals.get(key)
         if props is None or len(props) == 0:
             continue
-        best = box_iou(boxes, np.asarray(props)[:, :4]).max(axis=1)
+        best = iou_matrix(boxes, np.asarray(props)[:, :4]).max(axis=1)
         hits += np.array([(best >= t).sum() for t in iou_thrs])
     n_frames = n_props = 0
     for key, props in proposals.items():
@@ -162,7 +144,7 @@ def compare_proposals(a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray], 
         if not len(pb):
             unpaired += len(pa)
             continue
-        iou = box_iou(pa[:, :4], pb[:, :4])
+        iou = iou_matrix(pa[:, :4], pb[:, :4])
         j = iou.argmax(axis=1)
         ok = iou[np.arange(len(pa)), j] >= min_iou
         unpaired += int((~ok).sum())

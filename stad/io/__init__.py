@@ -5,6 +5,7 @@ stad but :mod:`stad.errors`.
 =================  ========================================================
 ``layout``         every path, file name and key format of a dataset root
 ``atomic``         write to a temp file, then rename
+``arrays``         numpy arrays from tensors or array-likes
 ``safe_pickle``    the restricted unpickler every pickle goes through
 ``checkpoint``     reading ``.pth`` checkpoints with one-line errors
 ``video``          open / probe / stream / write videos

@@ -12,11 +12,19 @@ A dataset root follows the MultiSports layout that mmaction2's tools use::
 
 Frames are 1-based everywhere (MultiSports ground truth, rawframes, img keys).
 Boxes are pixels in ground truth and COCO; normalised to [0, 1] in CSV and proposals.
+
+A video id is a relative path ``'<sport>/<video>'``: :func:`video_id_problem` says
+what is wrong with one that is not (absolute, with a ``..`` component, or holding a
+comma, which would break the ``'video,frame'`` img key and the CSV rows). Every path
+method of :class:`DataLayout` and :func:`img_key` / :func:`frame_relpath` refuse such
+an id (:func:`check_video_id`), so no writer can leave the dataset root.
 """
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+
+from stad.errors import StadError
 
 SPLITS = ('train', 'val')
 # MultiSports names the val split 'test_videos' in its ground truth.
@@ -32,14 +40,45 @@ FRAMES_DONE = '.frames_done.json'
 MULTISPORTS_AVA_KWARGS = dict(fps=1, timestamp_start=1, start_index=0, use_frames=False)
 
 
+def video_id_problem(video) -> str | None:
+    """Why ``video`` is not a usable video id (a relative ``'<sport>/<video>'`` path),
+    or None if it is."""
+    if not isinstance(video, str) or not video:
+        return f'a video id must be a non-empty string, got {type(video).__name__}'
+    if os.path.isabs(video) or video.startswith(('/', '\\')):
+        return "absolute path; video ids are relative '<sport>/<video>' paths"
+    if '..' in video.replace('\\', '/').split('/'):
+        return "has a '..' component; video ids are relative '<sport>/<video>' paths"
+    if ',' in video:
+        return "holds a comma, which breaks the 'video,frame' img key and CSV rows"
+    if any(ord(c) < 32 for c in video):
+        return 'holds a control character (newline, tab, ...)'
+    return None
+
+
+def check_video_id(video) -> str:
+    """``video`` unchanged if it is a usable video id (see :func:`video_id_problem`).
+
+    Raises:
+        StadError: it is not (one line naming the video).
+    """
+    problem = video_id_problem(video)
+    if problem is not None:
+        raise StadError(f'video {video!r}: {problem}')
+    return video
+
+
 def img_key(video: str, frame: int) -> str:
     """Key of one frame in proposal pickles and AVADataset: ``'<sport>/<video>.mp4,0042'``.
 
     Args:
         video: video id ``'<sport>/<video>'`` as in the ground truth.
         frame: 1-based frame number.
+
+    Raises:
+        StadError: ``video`` is not a usable video id (:func:`video_id_problem`).
     """
-    return f'{video}{VIDEO_EXT},{int(frame):04d}'
+    return f'{check_video_id(video)}{VIDEO_EXT},{int(frame):04d}'
 
 
 def parse_img_key(key: str) -> tuple[str, int]:
@@ -53,12 +92,17 @@ def parse_img_key(key: str) -> tuple[str, int]:
 def frame_relpath(video: str, frame: int) -> str:
     """Frame file relative to the rawframes dir: ``'<sport>/<video>/00042.jpg'`` (COCO
     ``file_name``). Always '/'-separated."""
-    return f'{video}/{FRAME_TMPL.format(int(frame))}'
+    return f'{check_video_id(video)}/{FRAME_TMPL.format(int(frame))}'
 
 
 @dataclass(frozen=True)
 class DataLayout:
-    """Paths of one dataset root (see the module docstring)."""
+    """Paths of one dataset root (see the module docstring).
+
+    The per-video methods raise :class:`StadError` for a video id that is absolute,
+    has a ``..`` component or holds a comma (:func:`check_video_id`): their paths stay
+    under the root whatever the input.
+    """
 
     root: str
 
@@ -83,16 +127,16 @@ class DataLayout:
         return os.path.join(self.ann_dir, 'multisports_label_map.txt')
 
     def video_path(self, video: str) -> str:
-        return os.path.join(self.video_dir, video + VIDEO_EXT)
+        return os.path.join(self.video_dir, check_video_id(video) + VIDEO_EXT)
 
     def frames_of(self, video: str) -> str:
-        return os.path.join(self.frame_dir, video)
+        return os.path.join(self.frame_dir, check_video_id(video))
 
     def frame_path(self, video: str, frame: int) -> str:
-        return os.path.join(self.frame_dir, video, FRAME_TMPL.format(int(frame)))
+        return os.path.join(self.frames_of(video), FRAME_TMPL.format(int(frame)))
 
     def frames_done(self, video: str) -> str:
-        return os.path.join(self.frame_dir, video, FRAMES_DONE)
+        return os.path.join(self.frames_of(video), FRAMES_DONE)
 
     def coco(self, split: str) -> str:
         return os.path.join(self.ann_dir, f'multisports_det_anno_{split}.json')

@@ -13,6 +13,7 @@ files) name builtins ``__builtin__.X`` and store numpy buffers through
 from __future__ import annotations
 
 import _compat_pickle
+import functools
 import importlib.util
 import io
 import os
@@ -36,15 +37,18 @@ _PLAIN_GLOBALS = {
 ALLOWED_GLOBALS = frozenset(_NUMPY_GLOBALS | _PLAIN_GLOBALS)
 # numpy dtype classes (numpy.dtypes.Float32DType, ...) that numpy 2 pickles name
 _NUMPY_DTYPE_MODULE = 'numpy.dtypes'
-# torch.save / pickle of tensors: rebuild functions only (no storage loader that would
-# call torch.load with weights_only=False)
+# What pickling a CPU tensor writes (``Tensor.__reduce_ex__``: the rebuild function, its
+# storage as ``torch.storage._load_from_bytes(bytes)``, backward hooks as an OrderedDict)
+# and plain torch values a result may hold (sizes, devices, dtypes). Nothing here runs
+# code: ``_load_from_bytes`` itself would (``torch.load(weights_only=False)``), so it is
+# resolved to :func:`_load_storage_from_bytes`. Not allowed: ``_rebuild_from_type_v2``
+# (calls any function it is given), parameters and legacy storage classes (a dump holds
+# neither; storages arrive inside the bytes, which torch's own safe loader reads).
 _TORCH_GLOBALS = frozenset({
-    ('torch._utils', '_rebuild_tensor_v2'), ('torch._utils', '_rebuild_tensor'),
-    ('torch._utils', '_rebuild_parameter'), ('torch', 'Size'), ('torch', 'device'),
-    ('torch', 'float32'), ('torch', 'float64'), ('torch', 'int64'), ('torch', 'bool'),
-    ('torch.storage', '_load_from_bytes'), ('torch', 'FloatStorage'),
-    ('torch', 'DoubleStorage'), ('torch', 'LongStorage'), ('torch', 'IntStorage'),
-    ('torch', 'BoolStorage'), ('torch', 'ByteStorage'),
+    ('torch._utils', '_rebuild_tensor_v2'), ('torch.storage', '_load_from_bytes'),
+    ('torch', 'Size'), ('torch', 'device'),
+    ('torch', 'float16'), ('torch', 'float32'), ('torch', 'float64'), ('torch', 'int32'),
+    ('torch', 'int64'), ('torch', 'uint8'), ('torch', 'bool'),
 })
 
 
@@ -52,12 +56,29 @@ class UnsafePickleError(StadError):
     """The pickle names a global stad does not allow (it would build or run code)."""
 
 
-def _load_storage_from_bytes(data: bytes):
+def _load_storage_from_bytes(data: bytes, source: str = '<bytes>'):
     """Safe stand-in for ``torch.storage._load_from_bytes`` (which calls
-    ``torch.load(weights_only=False)``): the same bytes through torch's weights-only
-    loader."""
+    ``torch.load(weights_only=False)``): the same bytes (a storage in torch's legacy
+    format) through torch's weights-only loader, onto the CPU (``DumpResults`` moved
+    them there; a CUDA storage would not load on a CPU machine).
+
+    Raises:
+        UnsafePickleError: the bytes name a global torch's safe loader refuses.
+        StadError: the bytes are not a storage torch can read.
+    """
     import torch
-    return torch.load(io.BytesIO(data), weights_only=True)
+
+    from stad.io.checkpoint import one_line, weights_only_refusal
+    try:
+        return torch.load(io.BytesIO(data), map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError as e:
+        name, reason = weights_only_refusal(e)
+        raise UnsafePickleError(
+            f'{source}: refused to load a tensor storage naming {name or reason} (the '
+            'safe torch loader allows tensors and plain containers only)') from None
+    except Exception as e:
+        raise StadError(f'{source}: not a readable tensor storage ({type(e).__name__}: '
+                        f'{one_line(e)})') from None
 
 
 def _has_module(name: str) -> bool:
@@ -86,7 +107,7 @@ class RestrictedUnpickler(pickle.Unpickler):
         key = (module, name)
         if self._torch and key in _TORCH_GLOBALS:
             if key == ('torch.storage', '_load_from_bytes'):
-                return _load_storage_from_bytes
+                return functools.partial(_load_storage_from_bytes, source=self._source)
             return super().find_class(module, name)
         if key not in ALLOWED_GLOBALS and not (
                 module == _NUMPY_DTYPE_MODULE and name.endswith('DType')):
@@ -111,7 +132,9 @@ def loads(data: bytes, source: str = '<bytes>', *, torch: bool = False) -> Any:
     except StadError:
         raise
     except Exception as e:  # truncated or not a pickle at all
-        raise StadError(f'{source}: not a readable pickle ({type(e).__name__}: {e})') from e
+        # one line whatever the exception says (torch's messages span lines)
+        raise StadError(f'{source}: not a readable pickle ({type(e).__name__}: '
+                        f'{" ".join(str(e).split())})') from e
 
 
 def load_pickle(path: str, what: str = 'pickle', *, torch: bool = False) -> Any:

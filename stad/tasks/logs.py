@@ -33,7 +33,9 @@ class ProgressHook(Hook):
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
         if isinstance(outputs, dict) and 'loss' in outputs:
-            self.bar.set_postfix_str(f'loss {float(outputs["loss"]):.4f}')
+            loss = outputs['loss']
+            loss = loss.detach() if hasattr(loss, 'detach') else loss
+            self.bar.set_postfix_str(f'loss {float(loss):.4f}')
         self.bar.update(1)
 
     def after_train(self, runner) -> None:
@@ -58,9 +60,30 @@ def quiet_construction():
             print(line, file=sys.stderr)
 
 
+# mmengine warnings about its own internals, nothing a user can act on: kept in the log
+# file, not shown on the terminal
+_INTERNAL_WARNINGS = ('"FileClient" will be deprecated', '"HardDiskBackend" is the alias')
+
+
+class _DropInternal(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not any(w in record.getMessage() for w in _INTERNAL_WARNINGS)
+
+
 def quiet_runner(runner, desc: str | None = None) -> None:
     """Terminal: warnings and errors of ``runner``'s logger, plus a :class:`ProgressHook`."""
     for h in _console_handlers(runner.logger):
         h.setStream(sys.stdout)  # it was bound to quiet_construction()'s buffer
         h.setLevel(logging.WARNING)
+        h.addFilter(_DropInternal())
     runner.register_hook(ProgressHook(desc or f'train {runner.experiment_name}'))
+
+
+@contextlib.contextmanager
+def stdout_to_log(runner):
+    """What libraries print during training (pycocotools' index and evaluation tables,
+    mmengine's resume notes) goes to ``<log_dir>/stdout.log``, not to the terminal."""
+    import os
+    path = os.path.join(runner.log_dir, 'stdout.log')
+    with open(path, 'a') as f, contextlib.redirect_stdout(f):
+        yield path

@@ -55,7 +55,7 @@ def predict_dataset(am: ActionModel, data_root: str, *, split: str = 'val',
 
     Args:
         am: from :func:`load_action_model`.
-        data_root: dataset root in stad's layout (``stad/data/layout.py``).
+        data_root: dataset root in stad's layout (``stad/io/layout.py``).
         split: ``'train'`` or ``'val'``; videos are those of the split's ground truth
             (``test_videos`` for val).
         proposal_file: proposal pickle ``{img_key: (N, 5) normalized boxes + score}``;

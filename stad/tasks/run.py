@@ -130,7 +130,9 @@ def _train_stage(config: str, work_dir: str, overrides: dict, metric_keys: dict,
     if validate and metric_keys and any(v is None for v in out.values()):
         # a run killed during its last validation resumes past the last iteration and
         # does not validate again: validate the final model now
-        metrics = runner.val() or {}
+        from stad.tasks.logs import stdout_to_log
+        with stdout_to_log(runner):
+            metrics = runner.val() or {}
         out = {name: metrics.get(key) for name, key in metric_keys.items()}
     out['checkpoint'] = last_checkpoint(work_dir)
     return out

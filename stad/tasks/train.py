@@ -97,14 +97,16 @@ def train(config: str, *, work_dir: str | None = None, resume: bool = False,
     if resume:
         cfg.resume = True
         cfg.load_from = None
-    if quiet:
-        from stad.tasks.logs import quiet_construction, quiet_runner
-        with quiet_construction():
-            runner = Runner.from_cfg(cfg)
-        quiet_runner(runner, f'train {os.path.basename(os.path.normpath(cfg.work_dir))}')
-    else:
+    if not quiet:
         runner = Runner.from_cfg(cfg)
-    runner.train()
+        runner.train()
+        return runner
+    from stad.tasks.logs import quiet_construction, quiet_runner, stdout_to_log
+    with quiet_construction():
+        runner = Runner.from_cfg(cfg)
+    quiet_runner(runner, f'train {os.path.basename(os.path.normpath(cfg.work_dir))}')
+    with stdout_to_log(runner):
+        runner.train()
     return runner
 
 

@@ -140,3 +140,31 @@ def test_predict_dataset_rows(action_model, action_data, tmp_path):
     assert dets[:, 4:].max() <= max(h, w) + 1
     res = frame_ap(gt, dets, 0.5)[0.5]
     assert 0 <= res.mean_ap <= 1
+
+
+def test_stad_predict_writes_what_stad_eval_reads(action_model, action_data, tmp_path, capsys):
+    """`stad predict` (checkpoint + proposals -> detections file) then `stad eval` on it:
+    the same detections as predict_dataset, scored without a hand-written step."""
+    import torch
+
+    from stad.apis.action import load_action_model
+    from stad.cli import main
+    from stad.data.gt import load_gt
+    from stad.io.detections import load_detections
+    from stad.io.layout import DataLayout
+    from stad.tasks.predict import predict_dataset
+    root, proposals = action_data
+    ckpt = str(tmp_path / 'action.pth')
+    torch.save({'state_dict': action_model.model.state_dict(), 'meta': {}}, ckpt)
+    out = str(tmp_path / 'dets.pkl')
+    assert main(['predict', '--config', CPU_CONFIG, '--checkpoint', ckpt, '--data-root', root,
+                 '--proposals', proposals['val'], '--out', out, '--quiet']) == 0
+    gt = load_gt(DataLayout(root).gt_file)
+    written = load_detections(out, gt)
+    am = load_action_model(CPU_CONFIG, ckpt)  # what stad predict loads
+    expected = predict_dataset(am, root, split='val', proposal_file=proposals['val'],
+                               frames='all_frames', progress=False)
+    np.testing.assert_allclose(written, expected, rtol=1e-5, atol=1e-6)
+    assert capsys.readouterr().out.strip() == f'{out}: {len(written)} detections'
+    assert main(['eval', '--gt', DataLayout(root).gt_file, '--dets', out]) == 0
+    assert 'frameAP@0.5' in capsys.readouterr().out

@@ -1,4 +1,4 @@
-"""Every action config loads, and the CPU config agrees with stad/data/layout.py."""
+"""Every action config loads, and the CPU config agrees with stad/io/layout.py."""
 import glob
 import os
 
@@ -28,7 +28,7 @@ def test_config_loads(path):
     assert all(k < head.num_classes for k in topk), 'BBoxHeadAVA asserts topk < num_classes'
     # name rule {algorithm}_{module}_{training}_{data}.py
     assert len(os.path.basename(path)[:-3].split('_')) == 4
-    # paths and MultiSports kwargs are those of stad/data/layout.py
+    # paths and MultiSports kwargs are those of stad/io/layout.py
     root = cfg.data_root
     lay = DataLayout(root)
     for split, loader in (('train', cfg.train_dataloader), ('val', cfg.val_dataloader),

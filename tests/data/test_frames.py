@@ -66,3 +66,22 @@ def test_missing_video_is_a_stad_error(fresh_root):
     os.remove(fresh_root.video_path(video))
     with pytest.raises(StadError, match=f"video '{video}': missing file"):
         extract_frames(fresh_root, videos=[video], progress=False)
+
+
+
+def test_an_id_leaving_the_root_writes_nothing_even_unvalidated(tiny_dataset, tmp_path):
+    """``gt=`` skips check_gt; the layout still refuses '../..' (frames would land in
+    ``tmp_path/escaped``, outside the root ``tmp_path/ds``)."""
+    gt = load_gt(tiny_dataset.gt_file)
+    video = sorted(gt['nframes'])[0]
+    layout = DataLayout(str(tmp_path / 'ds'))
+    os.makedirs(layout.video_dir)
+    shutil.copy(tiny_dataset.video_path(video), tmp_path / 'escaped.mp4')  # its video_path
+    bad = '../../escaped'
+    gt = dict(gt, nframes={bad: 40}, resolution={bad: (120, 160)})
+    with pytest.raises(StadError) as e:
+        extract_frames(layout, gt=gt, workers=1, progress=False)
+    assert str(e.value) == ("video '../../escaped': has a '..' component; video ids are "
+                            "relative '<sport>/<video>' paths")
+    assert sorted(os.listdir(tmp_path)) == ['ds', 'escaped.mp4']
+    assert os.listdir(layout.root) == ['trainval']

@@ -140,11 +140,95 @@ def test_box_far_outside_is_an_error():
 
 def test_frame_outside_nframes():
     gt = _gt()
-    _tube(gt)[2, 0] = 11
+    _tube(gt)[:, 0] = [9, 10, 11]
     assert "tube 0, field 'frame': frame 11 outside 1..10" in _only(gt).message
     gt = _gt()
-    _tube(gt)[0, 0] = 0
+    _tube(gt)[:, 0] = [0, 1, 2]
     assert "frame 0 outside 1..10" in _only(gt).message
+
+
+def test_unsorted_frames():
+    gt = _gt()
+    _tube(gt)[:, 0] = [1, 3, 2]
+    assert _only(gt).message == ("gt.pkl: video 's/a', label 0 ('run'), tube 0, field 'frame': "
+                                 'frames not in increasing order (frame 2 after frame 3)')
+
+
+def test_gapped_frames():
+    gt = _gt()
+    _tube(gt)[:, 0] = [1, 2, 5]
+    e = _only(gt)
+    assert e.message == ("gt.pkl: video 's/a', label 0 ('run'), tube 0, field 'frame': "
+                         'frames not consecutive (no frame between 2 and 5; a tube covers '
+                         'consecutive frames: split it in two)')
+    assert (e.video, e.label, e.tube, e.field) == ('s/a', 0, 0, 'frame')
+
+
+def test_zero_width_and_zero_height_boxes():
+    gt = _gt()
+    _tube(gt)[1, 3] = 12  # x2 == x1 at frame 2
+    assert _only(gt).message == ("gt.pkl: video 's/a', label 0 ('run'), tube 0, field 'x2': "
+                                 'zero-width box at frame 2 (x2 == x1 == 12.0)')
+    gt = _gt()
+    _tube(gt, 's/b')[2, 4] = 10  # y2 == y1 at frame 3
+    assert _only(gt).message == ("gt.pkl: video 's/b', label 1 ('jump'), tube 0, field 'y2': "
+                                 'zero-height box at frame 3 (y2 == y1 == 10.0)')
+
+
+def _rename(gt, old, new):
+    for key in ('nframes', 'resolution', 'gttubes'):
+        gt[key][new] = gt[key].pop(old)
+    for key in ('train_videos', 'test_videos'):
+        gt[key] = [[new if v == old else v for v in gt[key][0]]]
+    return gt
+
+
+@pytest.mark.parametrize('video, problem', [
+    ('s/a,b', "holds a comma, which breaks the 'video,frame' img key and CSV rows"),
+    ('/data/s/a', "absolute path; video ids are relative '<sport>/<video>' paths"),
+    ('../../s/a', "has a '..' component; video ids are relative '<sport>/<video>' paths"),
+    ('s/../../a', "has a '..' component; video ids are relative '<sport>/<video>' paths"),
+])
+def test_unsafe_video_ids_are_one_error_each(video, problem):
+    e = _only(_rename(_gt(), 's/a', video))
+    assert e.message == f"gt.pkl: video {video!r}, field 'gttubes': {problem}"
+    assert (e.video, e.field) == (video, 'gttubes')
+
+
+def test_unsafe_video_id_of_a_split_only(tmp_path, capsys):
+    from stad.cli import main
+    gt = _gt()
+    gt['test_videos'] = [['s/b', 's/c,d']]
+    path = _dump(gt, tmp_path / 'gt.pkl')
+    assert main(['check', path]) == 1
+    out = capsys.readouterr().out
+    assert ("error: gt.pkl: video 's/c,d', field 'test_videos': holds a comma, which breaks "
+            "the 'video,frame' img key and CSV rows") in out.splitlines()
+
+
+class _Py2Tuple:
+    """Pickles as ``__builtin__.tuple(...)`` under protocol 2, as old files spell it."""
+
+    def __init__(self, *items):
+        self.items = items
+
+    def __reduce__(self):
+        return tuple, (list(self.items),)
+
+
+def test_protocol2_pickle_with_builtin_names_passes_stad_check(tmp_path, capsys):
+    from stad.cli import main
+    gt = _gt()
+    gt['resolution'] = {v: _Py2Tuple(100, 200) for v in gt['resolution']}
+    gt['sports'] = {'s'}  # a set: __builtin__.set under protocol 2
+    path = tmp_path / 'gt.pkl'
+    with open(path, 'wb') as f:
+        pickle.dump(gt, f, protocol=2)
+    data = path.read_bytes()
+    assert b'c__builtin__\ntuple\n' in data and b'c__builtin__\nset\n' in data
+    assert main(['check', str(path)]) == 0
+    assert capsys.readouterr().out.splitlines() == ['gt.pkl: 0 errors, 0 warnings']
+    assert load_gt(str(path))['resolution']['s/a'] == (100, 200)
 
 
 def test_label_outside_labels():
@@ -193,7 +277,7 @@ def test_video_without_resolution():
 def test_load_gt_raises_first_error_one_line(tmp_path):
     gt = _gt()
     _tube(gt)[1, 3] = 5
-    _tube(gt, 's/b')[0, 0] = 99
+    _tube(gt, 's/b')[:, 0] = [98, 99, 100]
     with pytest.raises(StadError) as e:
         load_gt(_dump(gt, tmp_path / 'gt.pkl'))
     msg = str(e.value)
@@ -226,3 +310,50 @@ def test_check_videos_reports_mismatches(tiny_dataset, tmp_path):
     assert any(f"{videos[1]!r}: size 160x120 (w x h) but 'resolution' says 160x100" in m
                for m in msgs)
     assert any("'s/missing': missing file" in m for m in msgs)
+
+
+def _truncate_keeping_header(path, keep=0.6):
+    """Cut ``path`` like an interrupted download: the header (moved to the front) still
+    says every frame, only the first ``keep`` of the bytes remain."""
+    import imageio_ffmpeg
+    full = path + '.full.mp4'
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), '-v', 'error', '-y', '-i', path,
+                    '-c', 'copy', '-movflags', '+faststart', full], check=True)
+    with open(full, 'rb') as f:
+        data = f.read()
+    os.remove(full)
+    with open(path, 'wb') as f:
+        f.write(data[:int(len(data) * keep)])
+
+
+def test_truncated_video_is_caught_by_counting_frames(tiny_dataset, tmp_path, capsys):
+    import shutil
+
+    import cv2
+
+    from stad.cli import main
+    videos = str(tmp_path / 'trainval')
+    shutil.copytree(tiny_dataset.video_dir, videos)
+    gt = load_gt(tiny_dataset.gt_file)
+    video = sorted(gt['nframes'])[0]
+    path = os.path.join(videos, video + '.mp4')
+    _truncate_keeping_header(path)
+    cap = cv2.VideoCapture(path)
+    header, decoded = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)), 0
+    while cap.read()[0]:
+        decoded += 1
+    cap.release()
+    assert header == gt['nframes'][video] == 40  # the header still says the full count
+    assert 0 < decoded < 40
+    src = 'multisports_GT.pkl'
+    assert check_videos(gt, videos, src) == []  # what `stad check --videos` used to see
+    issues = check_videos(gt, videos, src, count_frames=True)
+    assert len(issues) == 1 and issues[0].video == video
+    msg = issues[0].message
+    assert msg == (f"{src}: video {video!r}: {decoded} frames decode but 'nframes' says 40 "
+                   f'({path}; its header says 40: truncated or damaged file?)')
+    # the CLI counts by default
+    gt_file = os.path.join(videos, src)
+    assert main(['check', gt_file, '--videos', videos]) == 1
+    assert capsys.readouterr().out.splitlines() == [f'error: {msg}', f'{src}: 1 errors, 0 warnings']
+    assert main(['check', gt_file, '--videos', videos, '--header-only']) == 0

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 from stad.evaluation.proposals import (
-    box_iou,
     compare_proposals,
     format_report,
     proposal_recall,
@@ -79,7 +78,8 @@ def test_no_gt_boxes_gives_none_recall():
 
 
 def test_box_iou_and_compare():
-    assert box_iou([[0, 0, 2, 2]], [[1, 0, 3, 2]])[0, 0] == pytest.approx(1 / 3)
+    from stad.evaluation.functional.iou import iou_matrix  # the one IoU
+    assert iou_matrix([[0, 0, 2, 2]], [[1, 0, 3, 2]])[0, 0] == pytest.approx(1 / 3)
     a = {('v', 1): np.array([[10, 10, 20, 20, 0.9]], np.float32)}
     b = {('v', 1): np.array([[11, 10, 20, 20.5, 0.8]], np.float32), ('v', 2): np.ones((1, 5))}
     d = compare_proposals(a, b)

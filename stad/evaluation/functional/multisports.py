@@ -123,7 +123,9 @@ def check_mode(mode: str) -> str:
 
 def _gt_boxes(gt: dict) -> np.ndarray:
     """Every ground-truth box of the test videos: ``(M, 7)`` rows
-    ``(label, video_index, frame, x1, y1, x2, y2)`` in tube order."""
+    ``(label, video_index, frame, x1, y1, x2, y2)`` in tube order, boxes unclipped (the
+    official evaluator's order and values; :func:`stad.data.gt.frame_boxes` clips and
+    sorts, which is what the converters need, not the metric)."""
     rows = []
     for iv, v in enumerate(eval_videos(gt)):
         for label, tubes in gt['gttubes'].get(v, {}).items():
