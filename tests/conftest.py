@@ -26,6 +26,28 @@ def tiny_dataset(tmp_path_factory):
     return layout
 
 
+@pytest.fixture(scope='session')
+def truncate_video():
+    """``truncate(path, keep=0.6)``: cut an mp4 like an interrupted download: the header
+    (moved to the front) still lists every frame, only the first ``keep`` of the bytes
+    remain, so fewer frames decode."""
+    import os
+    import subprocess
+
+    import imageio_ffmpeg
+
+    def truncate(path: str, keep: float = 0.6) -> None:
+        full = path + '.full.mp4'
+        subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), '-v', 'error', '-y', '-i', path,
+                        '-c', 'copy', '-movflags', '+faststart', full], check=True)
+        with open(full, 'rb') as f:
+            data = f.read()
+        os.remove(full)
+        with open(path, 'wb') as f:
+            f.write(data[:int(len(data) * keep)])
+    return truncate
+
+
 @pytest.fixture(scope='session', autouse=True)
 def _frame_cache_dir(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:

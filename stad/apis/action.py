@@ -32,6 +32,7 @@ import numpy as np
 
 from stad.errors import StadError
 from stad.io.checkpoint import load_weights
+from stad.io.config import read_config
 from stad.io.layout import MULTISPORTS_AVA_KWARGS, img_key
 from stad.io.video import read_batch
 
@@ -127,13 +128,12 @@ def load_action_model(config: str | Any, checkpoint: str | None = None, *,
             same shapes), or a test pipeline without clip sampling.
     """
     import torch
-    from mmengine.config import Config
     from mmengine.registry import DefaultScope
 
     if isinstance(config, str):
         if not os.path.isfile(config):
             raise StadError(f'config file not found: {config}')
-        cfg = Config.fromfile(config)
+        cfg = read_config(config, 'action model config')
     else:
         cfg = copy.deepcopy(config)
     if cfg_options:

@@ -17,6 +17,7 @@ import numpy as np
 from stad.errors import StadError
 from stad.io.arrays import to_numpy
 from stad.io.checkpoint import load_weights
+from stad.io.config import read_config
 from stad.io.video import iter_frame_batches
 
 
@@ -73,8 +74,9 @@ def load_detector(config: str, checkpoint: str, *, device: str = 'cpu'):
     # init_detector warns "checkpoint is None, use COCO classes by default" (we load it
     # below) after simplefilter('once'), which would override an ignore filter: record
     # its warnings and pass on the others
+    cfg = read_config(config, 'detector config')
     with warnings.catch_warnings(record=True) as caught:
-        model = init_detector(config, None, device=device)
+        model = init_detector(cfg, None, device=device)
     for w in caught:
         if 'checkpoint is None' not in str(w.message):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
@@ -172,7 +174,8 @@ class FrameDetector:
 
 
 def detect_video(detector: FrameDetector, path: str, video: str, *, stride: int = 1,
-                 batch_size: int = 8, progress=None) -> dict[tuple[str, int], np.ndarray]:
+                 batch_size: int = 8, progress=None,
+                 stats: dict | None = None) -> dict[tuple[str, int], np.ndarray]:
     """Person detections of one video: ``{(video, frame): float32 (N, 5)}`` in pixels.
 
     The format of :func:`stad.data.convert.detections_to_proposals`; frames 1-based;
@@ -182,15 +185,20 @@ def detect_video(detector: FrameDetector, path: str, video: str, *, stride: int 
         detector: a :class:`FrameDetector`.
         path: the video file.
         video: its id ``'<sport>/<video>'``.
-        progress: optional tqdm bar, advanced by the number of frames run.
+        progress: optional progress bar, advanced by the number of frames run.
+        stats: if given, ``stats['last_frame']`` is set to the last frame decoded.
     """
     out = {}
+    last = 0
     for numbers, frames in iter_frame_batches(path, stride=stride, batch_size=batch_size):
         for n, dets in zip(numbers, detector(frames)):
             if len(dets):
                 out[(video, n)] = dets
+        last = numbers[-1]
         if progress is not None:
             progress.update(len(frames))
+    if stats is not None:
+        stats['last_frame'] = last
     return out
 
 

@@ -8,6 +8,7 @@ stad but :mod:`stad.errors`.
 ``arrays``         numpy arrays from tensors or array-likes
 ``safe_pickle``    the restricted unpickler every pickle goes through
 ``checkpoint``     reading ``.pth`` checkpoints with one-line errors
+``config``         reading mmengine config files with one-line errors
 ``video``          open / probe / stream / write videos
 ``ava_csv``        the AVA-style action CSV
 ``label_map``      ``'id: name'`` label maps

@@ -62,6 +62,16 @@ def _read_cache(path: str, signature: str) -> dict | None:
     return cached['detections']
 
 
+def _warn_if_truncated(path: str, last_decoded: int, header_frames: int, stride: int) -> None:
+    """One warning line when a video decodes fewer frames than its header lists (a
+    truncated or damaged file: its last frames get no proposals)."""
+    import sys
+    if header_frames and last_decoded + stride <= header_frames:
+        print(f'stad propose: warning: {path}: frames after {last_decoded} do not decode, '
+              f'its header lists {header_frames} (truncated? `stad check --videos` '
+              'counts them)', file=sys.stderr)
+
+
 def _videos_by_split(layout: DataLayout, gt: dict | None,
                      splits: Sequence[str] | None) -> dict[str, list[str]]:
     from stad.data.gt import split_videos
@@ -125,9 +135,13 @@ def propose(config: str, checkpoint: str, root: str, *, work_dir: str,
         with progress_bar(total=total, unit='frame', desc='propose', disable=not show_progress) as bar:
             for v in todo:
                 bar.set_postfix_str(v)
+                stats = {}
                 results[v] = detect_video(detector, layout.video_path(v), v,
                                           stride=options.stride,
-                                          batch_size=options.batch_size, progress=bar)
+                                          batch_size=options.batch_size, progress=bar,
+                                          stats=stats)
+                _warn_if_truncated(layout.video_path(v), stats['last_frame'],
+                                   count_frames(layout.video_path(v)), options.stride)
                 atomic_dump_pickle(dict(signature=signature, video=v, detections=results[v]),
                                    cache[v])
 

@@ -28,12 +28,10 @@ def load_config(config: str, *, work_dir: str | None = None,
     ``mim train``). ``iters`` sets ``train_cfg.max_iters`` **and** stretches the
     iteration-based LR schedule to the new length (:func:`rescale_schedule`).
     """
-    from mmengine.config import Config
-    if not os.path.isfile(config):
-        raise StadError(f'config file not found: {config}')
+    from stad.io.config import read_config
     if iters is not None and iters < 1:
         raise StadError(f'--iters must be >= 1, got {iters}')
-    cfg = Config.fromfile(config)
+    cfg = read_config(config)
     opts = cfg_options if isinstance(cfg_options, dict) else parse_cfg_options(cfg_options)
     old_iters = cfg.get('train_cfg', {}).get('max_iters')
     if opts:

@@ -156,3 +156,27 @@ def test_invalid_options_are_refused():
     from stad.errors import StadError
     with pytest.raises(StadError, match='stride'):
         ProposalOptions(stride=0)
+
+
+def test_propose_warns_about_a_truncated_video(tiny_dataset, tmp_path, capsys, truncate_video):
+    """Frames after the cut get no proposals: one warning line says so and names the file."""
+    import shutil
+
+    from stad.apis.detect import detect_video
+    from stad.io.video import count_frames
+    from stad.tasks.propose import _warn_if_truncated
+    video = str(tmp_path / 'v.mp4')
+    from stad.data.gt import load_gt
+    first = sorted(load_gt(tiny_dataset.gt_file)['nframes'])[0]
+    shutil.copy(tiny_dataset.video_path(first), video)
+    truncate_video(video)
+    stats = {}
+    detect_video(lambda frames: [np.zeros((0, 5), np.float32)] * len(frames), video, 's/v',
+                 stats=stats)
+    assert 0 < stats['last_frame'] < count_frames(video) == 40
+    _warn_if_truncated(video, stats['last_frame'], count_frames(video), stride=1)
+    assert capsys.readouterr().err.strip() == (
+        f"stad propose: warning: {video}: frames after {stats['last_frame']} do not decode, "
+        'its header lists 40 (truncated? `stad check --videos` counts them)')
+    _warn_if_truncated(video, 40, 40, stride=1)  # a whole video: nothing
+    assert capsys.readouterr().err == ''

@@ -312,21 +312,8 @@ def test_check_videos_reports_mismatches(tiny_dataset, tmp_path):
     assert any("'s/missing': missing file" in m for m in msgs)
 
 
-def _truncate_keeping_header(path, keep=0.6):
-    """Cut ``path`` like an interrupted download: the header (moved to the front) still
-    says every frame, only the first ``keep`` of the bytes remain."""
-    import imageio_ffmpeg
-    full = path + '.full.mp4'
-    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), '-v', 'error', '-y', '-i', path,
-                    '-c', 'copy', '-movflags', '+faststart', full], check=True)
-    with open(full, 'rb') as f:
-        data = f.read()
-    os.remove(full)
-    with open(path, 'wb') as f:
-        f.write(data[:int(len(data) * keep)])
-
-
-def test_truncated_video_is_caught_by_counting_frames(tiny_dataset, tmp_path, capsys):
+def test_truncated_video_is_caught_by_counting_frames(tiny_dataset, tmp_path, capsys,
+                                                     truncate_video):
     import shutil
 
     import cv2
@@ -337,7 +324,7 @@ def test_truncated_video_is_caught_by_counting_frames(tiny_dataset, tmp_path, ca
     gt = load_gt(tiny_dataset.gt_file)
     video = sorted(gt['nframes'])[0]
     path = os.path.join(videos, video + '.mp4')
-    _truncate_keeping_header(path)
+    truncate_video(path)
     cap = cv2.VideoCapture(path)
     header, decoded = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)), 0
     while cap.read()[0]:

@@ -74,3 +74,18 @@ def test_detections_with_four_columns_are_refused(tmp_path):
     path.write_bytes(pickle.dumps(dict(videos=['s/v1'], dets=np.ones((4, 4)))))
     with pytest.raises(StadError, match=r"'dets' must be an array \(N, 8\).*got shape \(4, 4\)"):
         detections.load_detections(str(path), _gt())
+
+
+def test_bad_config_is_one_line(tmp_path):
+    from stad.io.config import read_config
+    bad = tmp_path / 'bad.py'
+    bad.write_text('model = dict(\n')
+    with pytest.raises(StadError, match=r'bad.py:1: not a valid config'):
+        read_config(str(bad))
+    base = tmp_path / 'child.py'
+    base.write_text("_base_ = ['missing_base.py']\n")
+    with pytest.raises(StadError, match=r'child.py: cannot read the config \(No such file '
+                                        r'or directory: .*missing_base.py\)'):
+        read_config(str(base))
+    with pytest.raises(StadError, match='config file not found'):
+        read_config(str(tmp_path / 'nope.py'))
