@@ -55,7 +55,7 @@ class ActionModel:
         num_classes: columns of the score arrays.
         class_names: names from the config's ``class_names`` if any, else ``None``.
         person_det_score_thr: the val dataset's proposal score threshold (AVADataset's
-            ``person_det_score_thr``); :func:`select_proposals` applies it.
+            ``person_det_score_thr``); :func:`proposal_mask` applies it.
         flip_test: average each box's class probabilities with those of the mirrored
             clip and box (the config's ``stad_flip_test``; mmaction2's own test loop,
             ``mim test``, does not flip).
@@ -305,15 +305,10 @@ def predict_keyframes(am: ActionModel, frames, keyframes: Sequence[int],
     return out
 
 
-def select_proposals(proposals: np.ndarray, score_thr: float) -> np.ndarray:
-    """AVADataset's proposal selection: keep boxes scoring >= ``min(score_thr, best)``.
-
-    ``(N, 5)`` arrays (boxes + detector score) are filtered; ``(N, 4)`` pass unchanged.
-    """
+def proposal_mask(proposals: np.ndarray, score_thr: float) -> np.ndarray:
+    """AVADataset's proposal selection as a mask: boxes scoring >= ``min(score_thr,
+    best)``; ``(N, 4)`` arrays (no score) keep every box."""
     proposals = np.asarray(proposals)
     if proposals.ndim != 2 or proposals.shape[1] != 5 or len(proposals) == 0:
-        return proposals
-    thr = min(score_thr, proposals[:, 4].max())
-    return proposals[proposals[:, 4] >= thr]
-
-
+        return np.ones(len(proposals), dtype=bool)
+    return proposals[:, 4] >= min(score_thr, proposals[:, 4].max())

@@ -196,7 +196,29 @@ def detections_from_object(obj: Any, gt: dict, *, source: str = 'detections',
                     '(see stad.io.detections)')
 
 
-def save_detections(path: str, gt: dict, dets: np.ndarray) -> None:
-    """Write canonical detections in the recommended format 1 (atomic)."""
+def save_detections(path: str, gt: dict, dets: np.ndarray,
+                    track_ids: np.ndarray | None = None) -> None:
+    """Write canonical detections in the recommended format 1 (atomic); ``track_ids``
+    ``(N,)`` (the person track of each row, 0 = none) goes in as ``'track_ids'``."""
     dets = check_detections(dets, gt)
-    atomic_dump_pickle(dict(videos=list(gt['test_videos'][0]), dets=dets), path)
+    doc = dict(videos=list(gt['test_videos'][0]), dets=dets)
+    if track_ids is not None:
+        doc['track_ids'] = _check_track_ids(track_ids, len(dets), path)
+    atomic_dump_pickle(doc, path)
+
+
+def _check_track_ids(ids, n: int, source: str) -> np.ndarray:
+    ids = np.asarray(ids)
+    if ids.shape != (n,) or (ids.size and (ids.min() < 0 or not np.all(ids == np.round(ids)))):
+        raise StadError(f"{source}: 'track_ids' must be {n} integers >= 0 (one per "
+                        f'detection), got shape {ids.shape}')
+    return ids.astype(np.int64)
+
+
+def load_track_ids(path: str, n: int) -> np.ndarray | None:
+    """The ``'track_ids'`` of a format-1 detections file (``None`` if it has none),
+    checked against its ``n`` detections."""
+    obj = load_pickle(path, 'detections file', torch=True)
+    if not (isinstance(obj, dict) and 'track_ids' in obj):
+        return None
+    return _check_track_ids(obj['track_ids'], n, path)

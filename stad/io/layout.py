@@ -95,6 +95,14 @@ def frame_relpath(video: str, frame: int) -> str:
     return f'{check_video_id(video)}/{FRAME_TMPL.format(int(frame))}'
 
 
+def tracks_file(proposal_file: str) -> str:
+    """The sidecar of a proposal pickle holding its boxes' person track ids:
+    ``multisports_proposals_val.pkl`` -> ``multisports_proposals_val.tracks.pkl`` (AVA
+    proposals are ``(N, 5)``: no room for an id)."""
+    base, ext = os.path.splitext(proposal_file)
+    return f'{base}.tracks{ext}'
+
+
 @dataclass(frozen=True)
 class DataLayout:
     """Paths of one dataset root (see the module docstring).
@@ -146,3 +154,7 @@ class DataLayout:
 
     def proposals(self, split: str) -> str:
         return os.path.join(self.ann_dir, f'multisports_proposals_{split}.pkl')
+
+    def proposal_tracks(self, split: str) -> str:
+        """Person track id of every proposal box (:func:`stad.io.proposals.tracks_file`)."""
+        return tracks_file(self.proposals(split))

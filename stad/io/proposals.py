@@ -53,6 +53,30 @@ def to_proposals(detections: Mapping[tuple[str, int], np.ndarray],
     return out
 
 
+def save_tracks(path: str, tracks: Mapping[str, np.ndarray]) -> None:
+    """Write ``{img_key: (N,) int64 track ids}`` (rows of the proposal arrays; 0 = no
+    track) atomically, to :func:`stad.io.layout.tracks_file` of the proposal file."""
+    atomic_dump_pickle({k: np.asarray(v, dtype=np.int64) for k, v in tracks.items()}, path)
+
+
+def load_tracks(path: str, proposals: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Read a tracks sidecar and check it against its ``proposals`` (same keys, one id
+    per box).
+
+    Raises:
+        StadError: unreadable or unsafe file, or ids that do not match the proposals.
+    """
+    data = load_pickle(path, 'proposal tracks file')
+    if not isinstance(data, dict):
+        raise StadError(f'{path}: expected {{img_key: (N,) track ids}}')
+    for key, boxes in proposals.items():
+        ids = data.get(key)
+        if ids is None or np.shape(ids) != (len(boxes),):
+            raise StadError(f'{path}: {key}: {0 if ids is None else len(ids)} track ids for '
+                            f'{len(boxes)} proposals (made for another proposal file?)')
+    return {k: np.asarray(v, dtype=np.int64) for k, v in data.items()}
+
+
 def save_proposals(path: str, proposals: Mapping[str, np.ndarray]) -> None:
     """Write a proposal dict atomically."""
     atomic_dump_pickle(dict(proposals), path)

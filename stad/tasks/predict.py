@@ -12,35 +12,41 @@ from typing import Iterator, Mapping
 
 import numpy as np
 
-from stad.apis.action import ActionModel, load_action_model, predict_keyframes, select_proposals
+from stad.apis.action import ActionModel, load_action_model, predict_keyframes, proposal_mask
 from stad.data.gt import load_gt
 from stad.errors import StadError
 from stad.evaluation.functional.multisports import check_mode
 from stad.io.ava_csv import read_keyframes
 from stad.io.detections import save_detections
-from stad.io.layout import GT_SPLIT_KEYS, DataLayout, parse_img_key
-from stad.io.proposals import load_proposals
+from stad.io.layout import GT_SPLIT_KEYS, DataLayout, parse_img_key, tracks_file
+from stad.io.proposals import load_proposals, load_tracks
 from stad.io.video import open_video
 from stad.progress import progress_bar
 
 
 def iter_video_keyframes(proposals: Mapping[str, np.ndarray],
-                         keyframes: Mapping[str, set[int]] | None = None
-                         ) -> Iterator[tuple[str, list[int], list[np.ndarray]]]:
-    """Group a proposal dict by video: ``(video, sorted keyframes, their proposals)``.
+                         keyframes: Mapping[str, set[int]] | None = None,
+                         tracks: Mapping[str, np.ndarray] | None = None
+                         ) -> Iterator[tuple[str, list[int], list[np.ndarray], list[np.ndarray]]]:
+    """Group a proposal dict by video: ``(video, sorted keyframes, their proposals,
+    their boxes' track ids)`` (ids 0 without ``tracks``).
 
     With ``keyframes``, only those frames (and a frame without proposals gets an empty
     array); otherwise every frame of the proposal dict.
     """
-    by_video: dict[str, dict[int, np.ndarray]] = {}
+    by_video: dict[str, dict[int, tuple]] = {}
     for key, arr in proposals.items():
         video, frame = parse_img_key(key)
-        by_video.setdefault(video, {})[frame] = np.asarray(arr)
+        arr = np.asarray(arr)
+        ids = tracks[key] if tracks is not None else np.zeros(len(arr), np.int64)
+        by_video.setdefault(video, {})[frame] = (arr, ids)
     videos = sorted(keyframes) if keyframes is not None else sorted(by_video)
+    empty = (np.zeros((0, 5)), np.zeros(0, np.int64))
     for video in videos:
         have = by_video.get(video, {})
         frames = sorted(keyframes[video]) if keyframes is not None else sorted(have)
-        yield video, frames, [have.get(f, np.zeros((0, 5))) for f in frames]
+        yield (video, frames, [have.get(f, empty)[0] for f in frames],
+               [have.get(f, empty)[1] for f in frames])
 
 
 # AVADataset gives a keyframe without proposals one whole-frame box (score 1).
@@ -50,7 +56,8 @@ _WHOLE_FRAME = np.array([[0., 0., 1., 1., 1.]])
 def predict_dataset(am: ActionModel, data_root: str, *, split: str = 'val',
                     proposal_file: str | None = None, frames: str = 'annotated_frames',
                     all_classes: bool = True, det_score: bool = True,
-                    batch_size: int = 8, progress: bool = True) -> np.ndarray:
+                    batch_size: int = 8, progress: bool = True,
+                    return_track_ids: bool = False):
     """Run the action model over a split's videos and proposals; detections for eval.
 
     Args:
@@ -79,8 +86,12 @@ def predict_dataset(am: ActionModel, data_root: str, *, split: str = 'val',
         batch_size: keyframes per forward pass.
         progress: show a progress bar over videos.
 
+        return_track_ids: also return the person track id of every row ``(N,)``
+            (:func:`stad.io.proposals.load_tracks` of the proposal file's sidecar written
+            by ``stad propose``; 0 where a box has no track or there is no sidecar).
+
     Returns:
-        ``(N, 8)`` float64 array with the columns of
+        ``(N, 8)`` float64 array (and the ``(N,)`` track ids with ``return_track_ids``) with the columns of
         ``stad.evaluation.functional.multisports.DET_COLUMNS``: video index into the
         ground truth's split list, 1-based frame, 0-based label, score, x1, y1, x2, y2
         in pixels of the original video.
@@ -103,6 +114,8 @@ def predict_dataset(am: ActionModel, data_root: str, *, split: str = 'val',
     index = {v: i for i, v in enumerate(videos)}
     proposal_file = proposal_file or layout.proposals(split)
     proposals = load_proposals(proposal_file)
+    tracks = (load_tracks(tracks_file(proposal_file), proposals)
+              if os.path.isfile(tracks_file(proposal_file)) else None)
     if frames == 'annotated_frames':
         keyframes = read_keyframes(layout.csv(split))
     else:
@@ -112,20 +125,23 @@ def predict_dataset(am: ActionModel, data_root: str, *, split: str = 'val',
             keyframes.setdefault(v, set()).add(f)
     keyframes = {v: f for v, f in keyframes.items() if v in index}
 
-    rows = []
-    items = list(iter_video_keyframes(proposals, keyframes))
+    rows, row_ids = [], []
+    items = list(iter_video_keyframes(proposals, keyframes, tracks))
     if progress:
         items = progress_bar(items, desc=f'action {split}', unit='video')
-    for video, kfs, props in items:
+    for video, kfs, props, ids in items:
         if frames == 'annotated_frames':
+            ids = [i if len(p) else np.zeros(1, np.int64) for p, i in zip(props, ids)]
             props = [p if len(p) else _WHOLE_FRAME for p in props]
-        props = [select_proposals(p, am.person_det_score_thr) for p in props]
+        keep = [proposal_mask(p, am.person_det_score_thr) for p in props]
+        props = [p[k] for p, k in zip(props, keep)]
+        ids = [i[k] for i, k in zip(ids, keep)]
         reader = open_video(layout.video_path(video))
         # pixels as the evaluation sees them: the ground truth's resolution
         h, w = gt['resolution'][video]
         scores = predict_keyframes(am, reader, kfs, props, batch_size=batch_size,
                                    video=video)
-        for kf, p, sc in zip(kfs, props, scores):
+        for kf, p, sc, tid in zip(kfs, props, scores, ids):
             if not len(p):
                 continue
             if det_score and p.shape[1] == 5:
@@ -136,14 +152,18 @@ def predict_dataset(am: ActionModel, data_root: str, *, split: str = 'val',
                     rows.append(np.column_stack([
                         np.full(len(p), index[video]), np.full(len(p), kf),
                         np.full(len(p), c), sc[:, c], px]))
+                    row_ids.append(tid)
             else:
                 best = sc.argmax(1)
                 rows.append(np.column_stack([
                     np.full(len(p), index[video]), np.full(len(p), kf), best,
                     sc[np.arange(len(p)), best], px]))
-    if not rows:
-        return np.zeros((0, 8))
-    return np.concatenate(rows).astype(np.float64)
+                row_ids.append(tid)
+    dets = np.concatenate(rows).astype(np.float64) if rows else np.zeros((0, 8))
+    if return_track_ids:
+        return dets, (np.concatenate(row_ids).astype(np.int64) if row_ids
+                      else np.zeros(0, np.int64))
+    return dets
 
 
 def predict(config: str, checkpoint: str, data_root: str, out: str, *,
@@ -171,7 +191,8 @@ def predict(config: str, checkpoint: str, data_root: str, out: str, *,
     if os.path.isdir(out) or (os.path.exists(folder) and not os.access(folder, os.W_OK)):
         raise StadError(f'{out}: cannot write the detections file here')
     am = load_action_model(config, checkpoint, device=device)
-    dets = predict_dataset(am, data_root, split='val', proposal_file=proposal_file,
-                           frames=frames, progress=progress)
-    save_detections(out, load_gt(DataLayout(data_root).gt_file), dets)
+    dets, ids = predict_dataset(am, data_root, split='val', proposal_file=proposal_file,
+                                frames=frames, progress=progress, return_track_ids=True)
+    save_detections(out, load_gt(DataLayout(data_root).gt_file), dets,
+                    track_ids=ids if ids.any() else None)
     return dets

@@ -89,3 +89,14 @@ def test_bad_config_is_one_line(tmp_path):
         read_config(str(base))
     with pytest.raises(StadError, match='config file not found'):
         read_config(str(tmp_path / 'nope.py'))
+
+
+def test_detections_carry_their_track_ids(tmp_path):
+    path = str(tmp_path / 'd.pkl')
+    dets = np.array([[1, 2, 1, 0.7, 10, 10, 50, 90], [0, 1, 0, 0.9, 11, 10, 51, 90]])
+    detections.save_detections(path, _gt(), dets, track_ids=[3, 0])
+    np.testing.assert_array_equal(detections.load_track_ids(path, 2), [3, 0])
+    with pytest.raises(StadError, match=r"'track_ids' must be 2 integers >= 0"):
+        detections.save_detections(path, _gt(), dets, track_ids=[1])
+    detections.save_detections(path, _gt(), dets)
+    assert detections.load_track_ids(path, 2) is None
