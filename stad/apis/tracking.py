@@ -1,96 +1,213 @@
-"""Link person boxes across keyframes into tracks with stable integer IDs.
+"""Link person boxes across frames into tracks with stable integer IDs, using mmdet's
+maintained trackers (ByteTrack, OC-SORT: Kalman filter + IoU association, no appearance
+model, no MOT model or weights).
 
-A small greedy-by-assignment IoU tracker (no motion model, no appearance): on each
-keyframe, live tracks are matched to the new boxes by maximising total IoU
-(Hungarian assignment, :func:`scipy.optimize.linear_sum_assignment`); a pair counts as a
-match only if its IoU is ``>= iou_thr``. Unmatched boxes start new tracks; a track that
-goes unmatched on ``max_age`` consecutive keyframes is dropped, and its ID is never
-reused. IDs start at 1 and increase in order of appearance (boxes of one keyframe in
-input order).
+Streaming: :func:`make_tracker` builds a :class:`PersonTracker`; call
+:meth:`PersonTracker.update` once per processed frame, in time order, with that frame's
+boxes ``(x1, y1, x2, y2)`` in pixels and their detector scores.
 
-Boxes are ``(x1, y1, x2, y2)`` in pixels (any consistent unit works: IoU is scale free).
+``frame_index``: the number of the update in an evenly spaced sequence of processed
+frames, counting 0, 1, 2, ... -- the keyframe number when only keyframes are detected
+(the demo: keyframe ``i`` of the list, not its video frame ``i * stride + offset``), the
+video frame when every frame is. mmdet's trackers treat a track not seen at
+``frame_index - 1`` as lost (ByteTrack then skips its low-score association) and their
+Kalman filter advances one step per update, so passing video frame numbers of keyframes
+``k`` apart would make every track look lost on every keyframe. Skipping numbers means
+frames without any detection call. ``frame_index == 0`` starts again (as :meth:`reset`).
+
+IDs: every input box gets an ID ``>= 1``, aligned with the input order. A box the
+tracker links to a track (confirmed, or tentative: a new track not yet seen on
+``num_tentatives`` updates) gets that track's ID, stable across updates. A box the
+tracker does not follow -- ByteTrack: score <= ``low`` (0.1), a score <= ``high`` (0.6)
+that continues no track, or, while it holds no track, a score <= ``init_thr``; OC-SORT:
+score <= 0.3, or <= ``init_thr`` while it holds no track -- gets a fresh ID no other box
+has or will have (a track of one frame), so that every drawn box has a colour of its
+own; :attr:`PersonTracker.tracked` tells which boxes were followed (``np.where(tracked,
+ids, 0)`` gives the "0 = no track" convention of ``stad.io.detections``). IDs are never
+reused, until :meth:`reset`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Sequence
+import functools
 
 import numpy as np
 
-from stad.evaluation.functional.iou import iou_matrix
+from stad.errors import StadError
+
+#: tracker kinds :func:`make_tracker` accepts
+TRACKERS = ('bytetrack', 'ocsort')
+
+# mmdet's ByteTrack / OC-SORT MOT17 configs (configs/bytetrack, configs/ocsort): a track
+# unseen for 30 frames (1 s at 30 fps) is dropped; a new track needs a score > 0.7.
+DEFAULT_BUFFER = 30
+DEFAULT_INIT_THR = 0.7
 
 
-@dataclass
-class _Track:
-    id: int
-    box: np.ndarray  # last matched box (4,)
-    misses: int = 0  # consecutive keyframes without a match
+def check_tracker_options(kind: str, *, buffer: int = DEFAULT_BUFFER,
+                          init_thr: float = DEFAULT_INIT_THR) -> None:
+    """Raise a one-line :class:`StadError` for an unknown tracker or a bad threshold
+    (cheap: does not import mmdet)."""
+    if kind not in TRACKERS:
+        raise StadError(f"tracker must be one of {', '.join(TRACKERS)}, got {kind!r}")
+    if isinstance(buffer, bool) or not isinstance(buffer, (int, np.integer)) or buffer < 1:
+        raise StadError(f'tracker buffer must be an integer >= 1, got {buffer!r}')
+    if not 0.0 <= init_thr <= 1.0:
+        raise StadError(f'tracker init_thr must be in [0, 1], got {init_thr}')
 
 
-@dataclass
-class IoUTracker:
-    """Stateful form of :func:`assign_track_ids`, for streaming: call :meth:`update` once
-    per keyframe, in time order.
+@functools.cache
+def _mmdet_classes() -> dict:
+    """``{kind: mmdet tracker class}``, imported on first use (mmdet.models takes
+    seconds to import)."""
+    from mmdet.models.trackers import ByteTracker, OCSORTTracker, SORTTracker
+    from mmdet.models.trackers.base_tracker import BaseTracker
+    from mmdet.registry import TASK_UTILS
 
-    Args:
-        iou_thr: minimum IoU between a track's last box and a new box to link them.
-        max_age: a track unmatched on this many consecutive keyframes is dropped
-            (1 = it must be seen on every keyframe).
+    class _SortInitWithoutMotmetrics(SORTTracker):
+        # OCSORTTracker.__init__ goes through SORTTracker.__init__, which refuses to run
+        # without motmetrics (motmetrics does not work with numpy 2) although OC-SORT
+        # never calls it: it associates with lap and overrides SORT's track(). Placed
+        # between the two in the MRO, this sets what SORTTracker.__init__ would (OC-SORT
+        # then sets its own thresholds) minus the check.
+        def __init__(self, motion=None, **kwargs):
+            BaseTracker.__init__(self, **kwargs)
+            if motion is not None:
+                self.motion = TASK_UTILS.build(motion)
+            self.reid = None
+
+    class _OCSORT(OCSORTTracker, _SortInitWithoutMotmetrics):
+        pass
+
+    return {'bytetrack': ByteTracker, 'ocsort': _OCSORT}
+
+
+def _match_rows(out_boxes: np.ndarray, out_scores: np.ndarray, boxes: np.ndarray,
+                scores: np.ndarray) -> np.ndarray:
+    """For each output instance of an mmdet tracker, the row of the input it came from
+    (-1 if none).
+
+    mmdet 3.3's ByteTracker / OCSORTTracker return only the boxes they put in a track,
+    regrouped by association stage (matched to confirmed tracks, then to tentative or new
+    tracks, then the low-score matches), as exact copies of the input rows (they index the
+    input tensors; the Kalman-filtered boxes stay inside the tracker). So an output row
+    equal in box and score to an input row is that row; identical duplicates are
+    interchangeable. Should a later mmdet return filtered boxes instead, the fallback is
+    the assignment maximising IoU.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    from stad.evaluation.functional.iou import iou_matrix
+
+    rows = np.full(len(out_boxes), -1, dtype=np.int64)
+    if not len(out_boxes) or not len(boxes):
+        return rows
+    exact = ((out_boxes[:, None, :] == boxes[None, :, :]).all(-1)
+             & (out_scores[:, None] == scores[None, :]))
+    gain = iou_matrix(out_boxes, boxes) + exact
+    r, c = linear_sum_assignment(gain, maximize=True)
+    keep = gain[r, c] > 0
+    rows[r[keep]] = c[keep]
+    return rows
+
+
+class PersonTracker:
+    """A streaming person tracker over mmdet's ByteTrack or OC-SORT (build it with
+    :func:`make_tracker`); IDs and ``frame_index`` as the module docstring says.
+
+    Attributes:
+        kind: ``'bytetrack'`` or ``'ocsort'``.
+        tracked: ``(N,)`` bool of the last update: which boxes the tracker followed
+            (the others got a one-frame ID).
     """
 
-    iou_thr: float = 0.3
-    max_age: int = 2
-    _tracks: list = field(default_factory=list, init=False, repr=False)
-    _next_id: int = field(default=1, init=False, repr=False)
+    def __init__(self, kind: str, mmdet_tracker):
+        self.kind = kind
+        self._mm = mmdet_tracker
+        self.reset()
 
-    def __post_init__(self):
-        if not 0.0 < self.iou_thr <= 1.0:
-            raise ValueError(f'iou_thr must be in (0, 1], got {self.iou_thr}')
-        if self.max_age < 1:
-            raise ValueError(f'max_age must be >= 1, got {self.max_age}')
+    def reset(self) -> None:
+        """Forget every track; IDs start at 1 again."""
+        self._mm.reset()
+        self._public: dict[int, int] = {}  # mmdet track id (from 0) -> our id (from 1)
+        self._next_id = 1
+        self._last_frame: int | None = None
+        self.tracked = np.zeros(0, dtype=bool)
 
-    def update(self, boxes: np.ndarray) -> np.ndarray:
-        """Link the boxes ``(N, 4)`` of the next keyframe; returns their IDs ``(N,)`` int64."""
-        from scipy.optimize import linear_sum_assignment
+    def _new_id(self) -> int:
+        self._next_id += 1
+        return self._next_id - 1
 
-        boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    def update(self, boxes: np.ndarray, scores: np.ndarray, frame_index: int) -> np.ndarray:
+        """Link one frame's boxes ``(N, 4)`` pixels with detector scores ``(N,)``;
+        returns their IDs ``(N,)`` int64, each ``>= 1``, in the input order.
+
+        Raises:
+            ValueError: ``frame_index`` negative, or not after the previous one (except
+                0, which starts again); ``scores`` not one per box.
+        """
+        import torch
+        from mmdet.structures import DetDataSample
+        from mmengine.structures import InstanceData
+
+        boxes = np.ascontiguousarray(boxes, dtype=np.float32).reshape(-1, 4)
+        scores = np.ascontiguousarray(scores, dtype=np.float32).reshape(-1)
+        if len(scores) != len(boxes):
+            raise ValueError(f'{len(boxes)} boxes but {len(scores)} scores')
+        frame_index = int(frame_index)
+        if frame_index < 0:
+            raise ValueError(f'frame_index must be >= 0, got {frame_index}')
+        if frame_index == 0:
+            self.reset()  # mmdet resets itself on frame 0: our ID map must follow
+        elif self._last_frame is not None and frame_index <= self._last_frame:
+            raise ValueError(f'frame_index must increase: {frame_index} after '
+                             f'{self._last_frame}')
+        self._last_frame = frame_index
+
+        sample = DetDataSample(metainfo=dict(frame_id=frame_index))
+        sample.pred_instances = InstanceData(
+            bboxes=torch.from_numpy(boxes.copy()), scores=torch.from_numpy(scores.copy()),
+            labels=torch.zeros(len(boxes), dtype=torch.int64))  # one class: person
+        with torch.no_grad():
+            out = self._mm.track(sample)
+        rows = _match_rows(out.bboxes.numpy(), out.scores.numpy(), boxes, scores)
+
         ids = np.zeros(len(boxes), dtype=np.int64)
-        matched_tracks: set[int] = set()
-        if len(boxes) and self._tracks:
-            iou = iou_matrix(np.stack([t.box for t in self._tracks]), boxes)
-            rows, cols = linear_sum_assignment(iou, maximize=True)
-            for r, c in zip(rows, cols):
-                if iou[r, c] >= self.iou_thr:
-                    track = self._tracks[r]
-                    track.box, track.misses = boxes[c].copy(), 0
-                    ids[c] = track.id
-                    matched_tracks.add(r)
-        kept = []
-        for i, track in enumerate(self._tracks):
-            if i not in matched_tracks:
-                track.misses += 1
-            if track.misses < self.max_age:
-                kept.append(track)
-        for c in range(len(boxes)):
-            if ids[c] == 0:
-                ids[c] = self._next_id
-                kept.append(_Track(self._next_id, boxes[c].copy()))
-                self._next_id += 1
-        self._tracks = kept
+        for row, mm_id in zip(rows, out.instances_id.tolist()):
+            if row >= 0:
+                if mm_id not in self._public:
+                    self._public[mm_id] = self._new_id()
+                ids[row] = self._public[mm_id]
+        self.tracked = ids > 0
+        for row in np.flatnonzero(~self.tracked):
+            ids[row] = self._new_id()
+        # tracks mmdet dropped (lost too long, tentative and unmatched) never come back
+        self._public = {k: v for k, v in self._public.items() if k in self._mm.tracks}
         return ids
 
 
-def assign_track_ids(boxes_per_keyframe: Sequence[np.ndarray], *, iou_thr: float = 0.3,
-                     max_age: int = 2) -> list[np.ndarray]:
-    """Track IDs of every box of every keyframe (pure: the inputs are not changed).
+def make_tracker(kind: str = 'bytetrack', *, buffer: int = DEFAULT_BUFFER,
+                 init_thr: float = DEFAULT_INIT_THR, **mmdet_kwargs) -> PersonTracker:
+    """A :class:`PersonTracker` over mmdet's ByteTracker (``'bytetrack'``) or
+    OCSORTTracker (``'ocsort'``), with a Kalman filter motion model.
 
     Args:
-        boxes_per_keyframe: one ``(N_k, 4)`` array of boxes per keyframe, in time order.
-        iou_thr: see :class:`IoUTracker`.
-        max_age: see :class:`IoUTracker`.
+        kind: one of :data:`TRACKERS`.
+        buffer: a track unseen on this many consecutive updates is dropped (mmdet's
+            ``num_frames_retain``); it can come back after ``buffer - 1`` misses.
+        init_thr: score a box needs to start a track (mmdet's ``init_track_thr``;
+            ByteTrack also starts tentative tracks from unmatched boxes above its
+            ``obj_score_thrs['high']`` once it holds tracks).
+        mmdet_kwargs: other arguments of the mmdet class, e.g. ByteTrack's
+            ``obj_score_thrs=dict(high=0.6, low=0.1)``, ``match_iou_thrs``, OC-SORT's
+            ``obj_score_thr``, ``match_iou_thr``; their defaults are mmdet's configs'.
 
-    Returns:
-        One ``(N_k,)`` int64 array of IDs (>= 1) per keyframe, aligned with the boxes.
+    Raises:
+        StadError: unknown ``kind`` or bad ``buffer`` / ``init_thr``.
     """
-    tracker = IoUTracker(iou_thr=iou_thr, max_age=max_age)
-    return [tracker.update(b) for b in boxes_per_keyframe]
+    check_tracker_options(kind, buffer=buffer, init_thr=init_thr)
+    # `_scope_` builds the Kalman filter from mmdet's registry whatever the caller's
+    # default scope (mmaction, mmengine, none), and leaves that scope as it was
+    motion = dict(type='KalmanFilter', _scope_='mmdet')
+    mm = _mmdet_classes()[kind](motion=motion, num_frames_retain=int(buffer),
+                                init_track_thr=float(init_thr), **mmdet_kwargs)
+    return PersonTracker(kind, mm)

@@ -7,7 +7,8 @@ the action model's whole clip window fits inside the video, are processed in bat
 (:class:`stad.apis.detect.FrameDetector`), then the clips around them go through the
 action model (:func:`stad.apis.action.predict_keyframes`, which decodes one clip at a
 time from the frame source), then the boxes are linked into tracks
-(:class:`stad.apis.tracking.IoUTracker`).
+(:func:`stad.apis.tracking.make_tracker`: mmdet's ByteTrack or OC-SORT, one update per
+keyframe, numbered 0, 1, 2, ...).
 
 Memory does not grow with the video's length: frames are decoded on demand from a
 :class:`VideoFrames` source (decord random access), which counts the decoded frames
@@ -27,7 +28,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from stad.apis.tracking import IoUTracker
+from stad.apis.tracking import TRACKERS, make_tracker
 from stad.errors import StadError
 from stad.io.video import VideoFrames
 from stad.progress import progress_bar
@@ -47,8 +48,14 @@ class DemoOptions:
         max_persons: at most this many people per keyframe (best detector scores).
         det_cat_id: detector class index of 'person'; ``None`` = looked up by name
             (``stad.apis.detect.person_label``).
-        track_iou_thr: IoU to link a box to a track (see :mod:`stad.apis.tracking`).
-        track_max_age: keyframes a track may go unmatched before it is dropped.
+        tracker: ``'bytetrack'`` or ``'ocsort'`` (mmdet's trackers, see
+            :mod:`stad.apis.tracking`). ByteTrack links boxes that overlap less from
+            one keyframe to the next (IoU x score > 0.1, OC-SORT wants 0.3), which
+            large strides need: someone walking moves a good part of their width.
+        track_buffer: keyframes a track may go unseen before it is dropped (4 at the
+            default stride is about the 30 frames of mmdet's ByteTrack configs).
+        track_init_thr: detector score a person needs to start a track; boxes the
+            tracker does not follow are still drawn, with an ID of their own.
     """
 
     det_score_thr: float = 0.5
@@ -58,15 +65,19 @@ class DemoOptions:
     topk: int = 3
     max_persons: int = 10
     det_cat_id: int | None = None
-    track_iou_thr: float = 0.3
-    track_max_age: int = 2
+    tracker: str = 'bytetrack'
+    track_buffer: int = 4
+    track_init_thr: float = 0.7
 
     def __post_init__(self):
-        for name in ('det_score_thr', 'action_score_thr', 'track_iou_thr'):
+        if self.tracker not in TRACKERS:
+            raise StadError(f"tracker must be one of {', '.join(TRACKERS)}, "
+                            f'got {self.tracker!r}')
+        for name in ('det_score_thr', 'action_score_thr', 'track_init_thr'):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise StadError(f'{name} must be in [0, 1], got {getattr(self, name)}')
         for name in ('keyframe_stride', 'batch_size', 'topk', 'max_persons',
-                     'track_max_age'):
+                     'track_buffer'):
             if getattr(self, name) < 1:
                 raise StadError(f'{name} must be >= 1, got {getattr(self, name)}')
 
@@ -148,7 +159,8 @@ def predict_video(source: VideoFrames, detector: Any, action_model: Any, *,
     keys = demo_keyframes(source.num_frames, clip_len=am.clip_len,
                           frame_interval=am.frame_interval, stride=options.keyframe_stride)
     limit = np.array([source.width, source.height] * 2, dtype=np.float32)
-    tracker = IoUTracker(iou_thr=options.track_iou_thr, max_age=options.track_max_age)
+    tracker = make_tracker(options.tracker, buffer=options.track_buffer,
+                           init_thr=options.track_init_thr)
     results = []
     with progress_bar(total=len(keys), desc='demo: detect + act', unit='keyframe',
               disable=not progress) as bar:
@@ -163,10 +175,12 @@ def predict_video(source: VideoFrames, detector: Any, action_model: Any, *,
             scores = predict_keyframes(am, source, [k + 1 for k in batch], boxes,
                                        normalized=False, batch_size=options.batch_size,
                                        video=os.path.basename(source.path))
-            for k, d, b, sc in zip(batch, dets, boxes, scores):
+            for i, (k, d, b, sc) in enumerate(zip(batch, dets, boxes, scores), s):
+                det_scores = d[:len(b), 4].copy()
                 results.append(KeyframeResult(
-                    frame_index=int(k), boxes=b, det_scores=d[:len(b), 4].copy(),
-                    track_ids=tracker.update(b),
+                    frame_index=int(k), boxes=b, det_scores=det_scores,
+                    # keyframe number, not video frame: see stad.apis.tracking
+                    track_ids=tracker.update(b, det_scores, frame_index=i),
                     actions=top_actions(sc, label_map, thr=options.action_score_thr,
                                         topk=options.topk)))
             bar.update(len(batch))

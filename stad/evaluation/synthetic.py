@@ -31,12 +31,18 @@ def synthetic_gt(*, n_videos: int = 4, n_frames: int = 60, n_labels: int = 5,
 
 
 def synthetic_dets(gt: dict, *, seed: int = 1, noise: float = 4.0, p_keep: float = 0.95,
-                   p_right_label: float = 0.9, fp_per_frame: float = 0.3) -> np.ndarray:
+                   p_right_label: float = 0.9, fp_per_frame: float = 0.3,
+                   with_tracks: bool = False):
     """Canonical detections ``(N, 8)``: jittered copies of the ground-truth boxes (some
-    dropped, some mislabelled) plus random boxes on random frames; uniform scores."""
+    dropped, some mislabelled) plus random boxes on random frames; uniform scores.
+
+    ``with_tracks``: return ``(dets, track_ids (N,) int64)`` instead, the track id of a
+    row = 1 + the index of the ground-truth tube it copies (counted over the test videos,
+    in ``gt['gttubes']`` order), 0 for the random boxes. The detections are the same.
+    """
     rng = np.random.default_rng(seed)
     n_labels = len(gt['labels'])
-    parts = []
+    parts, ids, n_tubes = [], [], 0
     for iv, v in enumerate(gt['test_videos'][0]):
         for c, tubes in gt['gttubes'][v].items():
             for t in tubes:
@@ -46,13 +52,17 @@ def synthetic_dets(gt: dict, *, seed: int = 1, noise: float = 4.0, p_keep: float
                 boxes = t[:, 1:5] + rng.normal(0, noise, (len(t), 4))
                 parts.append(np.column_stack([np.full(len(t), iv), t[:, 0], lab,
                                               rng.random(len(t)), boxes]))
+                n_tubes += 1
+                ids.append(np.full(len(t), n_tubes, dtype=np.int64))
         nf = gt['nframes'][v]
         n = int(fp_per_frame * nf)
         xy = rng.uniform(0, [250, 150], (n, 2))
         parts.append(np.column_stack([np.full(n, iv), rng.integers(1, nf + 1, n),
                                       rng.integers(n_labels, size=n), rng.random(n),
                                       xy, xy + [50, 80]]))
-    return np.concatenate(parts).astype(np.float64)
+        ids.append(np.zeros(n, dtype=np.int64))
+    dets = np.concatenate(parts).astype(np.float64)
+    return (dets, np.concatenate(ids).astype(np.int64)) if with_tracks else dets
 
 
 def as_mmaction_results(gt: dict, dets: np.ndarray, *, seed: int = 0) -> list:

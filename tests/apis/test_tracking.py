@@ -1,49 +1,160 @@
-"""The keyframe IoU tracker: a known sequence of boxes gets known, stable IDs."""
+"""Person tracking over mmdet's ByteTrack / OC-SORT: IDs survive crossings and short
+gaps, follow the input order, and every box has one; the demo runs with either tracker."""
 import numpy as np
 import pytest
 
-from stad.apis.tracking import IoUTracker, assign_track_ids
+from stad.apis.tracking import make_tracker
+from stad.errors import StadError
 
-A = [0, 0, 10, 10]
-B = [100, 100, 120, 140]
-
-
-def test_known_sequence_gets_known_ids():
-    seq = [
-        np.array([A, B]),                                     # two people
-        np.array([[102, 100, 122, 140], [1, 0, 11, 10]]),     # listed in the other order
-        np.array([[2, 0, 12, 10], [200, 200, 220, 220]]),     # B missed once, C appears
-        np.array([[104, 100, 124, 140]]),                     # B back: same ID after a gap
-        np.zeros((0, 4)),                                     # nobody: A and C age out
-        np.array([[2, 0, 12, 10]]),                           # A's place again: a new ID
-    ]
-    ids = assign_track_ids(seq, iou_thr=0.3, max_age=2)
-    assert [i.tolist() for i in ids] == [[1, 2], [2, 1], [1, 3], [2], [], [4]]
+KINDS = ['bytetrack', 'ocsort']
 
 
-def test_low_iou_starts_a_new_track_and_ids_are_never_reused():
-    # IoU of these two boxes is 5*10 / (100 + 100 - 50) = 1/3 >= 0.3 -> linked
-    assert [i.tolist() for i in assign_track_ids([np.array([A]), np.array([[5, 0, 15, 10]])])] \
-        == [[1], [1]]
-    # IoU 2*10 / (200 - 20) = 0.11 < 0.3 -> new track; the old one is not reused later
-    ids = assign_track_ids([np.array([A]), np.array([[8, 0, 18, 10]]), np.array([A])],
-                           max_age=1)
-    assert [i.tolist() for i in ids] == [[1], [2], [3]]
+def crossing(f):
+    """Two people 50 x 100 px at 20 px/frame in opposite directions, 10 px apart
+    vertically: from frame 7 to 8 each one's new box overlaps the other's old box more
+    (IoU 0.82) than its own (0.43), so only the motion model keeps them apart."""
+    return np.array([[20 * f, 0, 20 * f + 50, 100],
+                     [300 - 20 * f, 10, 350 - 20 * f, 110]], np.float32)
 
 
-def test_assignment_maximises_total_iou():
-    # IoU(t1, d1) = 0.75 is the best pair, but taking it (greedy) leaves t2 with d2 at
-    # IoU 0.11 (< 0.3): a new track. The assignment takes t1-d2 (0.43) + t2-d1 (0.62).
-    t1, t2 = [0, 0, 10, 10], [4, 0, 14, 10]
-    d1, d2 = [1, 0, 12, 10], [-4, 0, 6, 10]
-    ids = assign_track_ids([np.array([t1, t2]), np.array([d1, d2])])
-    assert ids[1].tolist() == [2, 1]
+@pytest.mark.parametrize('kind', KINDS)
+def test_two_people_crossing_keep_their_ids(kind):
+    t = make_tracker(kind)
+    got = []
+    for f in range(16):
+        order = [1, 0] if f % 3 == 1 else [0, 1]  # the detector lists them in any order
+        ids = t.update(crossing(f)[order], np.array([0.9, 0.85])[order], frame_index=f)
+        assert ids.dtype == np.int64
+        got.append(ids[np.argsort(order)].tolist())  # back to (left-starter, right-starter)
+    assert got == [[1, 2]] * 16
+    assert t.tracked.tolist() == [True, True]
 
 
-def test_pure_and_validated():
-    seq = [np.array([A, B], dtype=float)]
-    before = seq[0].copy()
-    assign_track_ids(seq)
-    assert np.array_equal(seq[0], before)
-    with pytest.raises(ValueError, match='max_age'):
-        IoUTracker(max_age=0)
+@pytest.mark.parametrize('kind', KINDS)
+def test_person_missing_a_few_frames_gets_the_same_id_back(kind):
+    a, b = [0, 0, 50, 100], [200, 0, 250, 100]
+    t = make_tracker(kind, buffer=4)
+    seq = [[a, b]] * 4 + [[b]] * 3 + [[b, a]] * 2  # a unseen 3 times (< buffer 4)
+    ids = [t.update(np.array(boxes), np.full(len(boxes), 0.9), f).tolist()
+           for f, boxes in enumerate(seq)]
+    assert ids == [[1, 2]] * 4 + [[2]] * 3 + [[2, 1]] * 2
+    # unseen on 4 updates: dropped; coming back it is a new person
+    seq = [[b]] * 4 + [[b, a]]
+    ids = [t.update(np.array(boxes), np.full(len(boxes), 0.9), f).tolist()
+           for f, boxes in enumerate(seq, 9)]
+    assert ids == [[2]] * 4 + [[2, 3]]
+
+
+@pytest.mark.parametrize('kind, one_track_up_to', [('bytetrack', 48), ('ocsort', 24)])
+def test_keyframes_of_a_person_walking_are_one_track(kind, one_track_up_to):
+    # the demo's case: detections every k video frames, numbered 0, 1, 2, ...; a walker
+    # 60 px wide moving `step` px per keyframe. A new track has no velocity yet, so its
+    # first match rests on IoU(box, next box) x score, which ByteTrack wants > 0.1 and
+    # OC-SORT > 0.3: at 32 px per keyframe (IoU 0.30) OC-SORT starts a new track each time
+    for step in (8, 24, 48):
+        t = make_tracker(kind)
+        ids = [t.update(np.array([[step * i, 0, step * i + 60, 150]]), [0.9], i).tolist()
+               for i in range(10)]
+        assert (ids == [[1]] * 10) == (step <= one_track_up_to), step
+
+
+def test_bytetrack_low_score_boxes_continue_tracks_but_start_none():
+    a, far = np.array([0, 0, 50, 100]), np.array([300, 0, 350, 100])
+    t = make_tracker('bytetrack')
+    # no track yet: 0.65 is below the init threshold 0.7 -> followed by no track, but it
+    # still gets an ID (its own: the demo draws it)
+    assert t.update(np.array([a, far]), [0.9, 0.65], 0).tolist() == [1, 2]
+    assert t.tracked.tolist() == [True, False]
+    # a low-score box (0.1 < 0.3 <= 0.6) continues the track it overlaps...
+    assert t.update(np.array([a + 5, far]), [0.3, 0.3], 1).tolist() == [1, 3]
+    # ...a lone one starts none (new ID each time: 3, then 5)
+    assert t.tracked.tolist() == [True, False]
+    # under the low threshold 0.1 even the overlapping box is not followed
+    assert t.update(np.array([a + 10, far]), [0.05, 0.3], 2).tolist() == [4, 5]
+    assert t.tracked.tolist() == [False, False]
+    # missed once, the person is picked up again with a high score
+    assert t.update(np.array([a + 15]), [0.9], 3).tolist() == [1]
+
+
+@pytest.mark.parametrize('kind', KINDS)
+def test_reset_and_frame_zero_start_again(kind):
+    t = make_tracker(kind)
+    boxes = np.array([[0, 0, 50, 100], [200, 0, 250, 100]])
+    for f in range(3):
+        t.update(boxes, [0.9, 0.9], f)
+    t.reset()
+    assert t.update(boxes[::-1], [0.9, 0.9], 0).tolist() == [1, 2]
+    t.update(boxes, [0.9, 0.9], 1)
+    assert t.update(boxes, [0.9, 0.9], 0).tolist() == [1, 2]  # frame 0: a new video
+    assert t.update(np.zeros((0, 4)), [], 1).tolist() == []  # nobody: empty ids
+    with pytest.raises(ValueError, match='frame_index must increase'):
+        t.update(boxes, [0.9, 0.9], 1)
+
+
+def test_tracker_choice_is_validated_and_keeps_the_default_scope():
+    from mmengine.registry import DefaultScope
+    with pytest.raises(StadError, match="^tracker must be one of bytetrack, ocsort, got 'sort'$"):
+        make_tracker('sort')
+    with pytest.raises(StadError, match='buffer must be an integer >= 1'):
+        make_tracker('ocsort', buffer=0)
+    with DefaultScope.overwrite_default_scope('mmaction'):
+        t = make_tracker('ocsort')  # builds without motmetrics, under another scope
+        assert DefaultScope.get_current_instance().scope_name == 'mmaction'
+    assert t.update(np.array([[0, 0, 50, 100]]), [0.9], 0).tolist() == [1]
+
+
+# ------------------------------------------------------------------- the demo path
+
+class _Source:
+    """What predict_video reads of a VideoFrames: 40 black frames of 400 x 240 (wide
+    enough that no box of :func:`crossing` is clipped)."""
+    num_frames, width, height, path = 40, 400, 240, 'stub.mp4'
+
+    def frames(self, inds):
+        return np.zeros((len(inds), self.height, self.width, 3), np.uint8)
+
+
+class _ActionModel:
+    clip_len, frame_interval = 4, 2
+
+    def check_length(self, num_frames, path):
+        pass
+
+
+class _Detector:
+    """Two people crossing, frame ``f`` of :func:`crossing` on the ``f``-th keyframe;
+    ``(N, 5)`` pixel boxes + score, best first."""
+
+    def __init__(self):
+        self.keyframes = 0
+
+    def __call__(self, frames):
+        out = []
+        for _ in frames:
+            out.append(np.concatenate([crossing(self.keyframes), [[0.9], [0.85]]], axis=1))
+            self.keyframes += 1
+        return out
+
+
+@pytest.mark.parametrize('kind', KINDS)
+def test_demo_tracks_people_with_either_tracker(kind, monkeypatch):
+    import stad.apis.action
+    from stad.apis.video import DemoOptions, predict_video
+    monkeypatch.setattr(stad.apis.action, 'predict_keyframes',
+                        lambda am, src, keys, boxes, **kw: [np.zeros((len(b), 2)) for b in boxes])
+    det = _Detector()
+    opts = DemoOptions(tracker=kind, keyframe_stride=4, batch_size=3)
+    results = predict_video(_Source(), det, _ActionModel(), label_map={0: 'a', 1: 'b'},
+                            options=opts, progress=False)
+    assert len(results) == det.keyframes == 9  # keyframes 4, 8, ..., 36
+    assert [r.track_ids.tolist() for r in results] == [[1, 2]] * 9
+
+
+def test_demo_options_name_a_tracker():
+    from stad.apis.video import DemoOptions
+    with pytest.raises(StadError, match="^tracker must be one of bytetrack, ocsort, got 'iou'$"):
+        DemoOptions(tracker='iou')
+    with pytest.raises(StadError, match=r'^track_init_thr must be in \[0, 1\], got 1.5$'):
+        DemoOptions(track_init_thr=1.5)
+    with pytest.raises(StadError, match='^track_buffer must be >= 1, got 0$'):
+        DemoOptions(track_buffer=0)

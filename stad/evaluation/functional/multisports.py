@@ -23,7 +23,7 @@ APs are fractions in [0, 1] (mmaction2 prints percentages).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, NamedTuple, Sequence, Union
+from typing import Iterable, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 
@@ -499,10 +499,13 @@ class MultiSportsResult:
         return out
 
     shown_video_thrs: tuple = ()
+    linker: str = 'moc'  # what made the tubes: 'moc' (link_tubes) or 'tracks'
+    linker_params: dict = field(default_factory=dict)  # its parameters as used
 
     def to_dict(self) -> dict:
-        """JSON-ready: mode, summary, per-class APs per threshold (no curves)."""
-        return dict(mode=self.mode, excluded_classes=list(self.excluded),
+        """JSON-ready: mode, linker, summary, per-class APs per threshold (no curves)."""
+        return dict(mode=self.mode, linker=self.linker, linker_params=dict(self.linker_params),
+                    excluded_classes=list(self.excluded),
                     n_detections=self.n_detections, n_tubes=self.n_tubes,
                     summary=self.summary(),
                     frame_ap={_fmt(t): r.to_dict() for t, r in self.frame.items()},
@@ -513,11 +516,16 @@ def _fmt(t: float) -> str:
     return f'{t:g}'
 
 
+LINKERS = ('moc', 'tracks')
+
+
 def evaluate_multisports(gt: dict, dets: np.ndarray, *, mode: str = 'all_frames',
                          frame_thrs: Sequence[float] = (0.5,),
                          video_thrs: Sequence[float] = (0.2, 0.5),
                          video_avg: bool = True, exclude: Exclude = 'auto',
-                         min_tube_len: int = 15) -> MultiSportsResult:
+                         min_tube_len: Optional[int] = None, linker: str = 'moc',
+                         track_ids: Optional[np.ndarray] = None,
+                         linker_options: Optional[dict] = None) -> MultiSportsResult:
     """frame-mAP, tube linking and video-mAP in one call.
 
     Args:
@@ -529,15 +537,43 @@ def evaluate_multisports(gt: dict, dets: np.ndarray, *, mode: str = 'all_frames'
         video_avg: also compute video-mAP at 0.1, ..., 0.9 and their mean
             (``summary()['v_map@0.1:0.9']``).
         exclude: see :func:`excluded_classes`.
-        min_tube_len: linked tubes shorter than this (frames) are dropped.
+        min_tube_len: tubes shorter than this (frames) are dropped; ``None``: the linker's
+            default (15 for ``'moc'``, see :data:`~.track_tubes.TRACK_DEFAULTS` for
+            ``'tracks'``).
+        linker: how tubes are made for video-mAP: ``'moc'`` (:func:`link_tubes`, per class
+            on the detections) or ``'tracks'`` (:func:`~.track_tubes.tubes_from_tracks`,
+            per person track; needs ``track_ids``).
+        track_ids: ``(N,)`` int, the person track of each row of ``dets`` (0 = untracked);
+            only used by ``linker='tracks'``.
+        linker_options: further keyword arguments of the linker function.
     """
+    if linker not in LINKERS:
+        raise ValueError(f'linker must be one of {LINKERS}, got {linker!r}')
+    params = dict(linker_options or {})
+    if min_tube_len is not None:
+        params['min_len'] = int(min_tube_len)
+    if linker == 'tracks':
+        from stad.evaluation.functional.track_tubes import (
+                                  TRACK_DEFAULTS,
+                                  check_track_ids,
+                                  tubes_from_tracks,
+        )
+        track_ids = check_track_ids(dets, track_ids)
+        if mode == 'annotated_frames':  # the rows select_mode keeps, the same test
+            track_ids = track_ids[annotated_frame_mask(gt, dets)]
+        params = {**TRACK_DEFAULTS, **params}
+    else:
+        params = {'min_len': 15, **params}
     dets = select_mode(gt, dets, mode)
     frame = frame_ap(gt, dets, frame_thrs, mode='all_frames', exclude=exclude)
-    tubes = link_tubes(gt, dets, min_len=min_tube_len)
+    if linker == 'tracks':
+        tubes = tubes_from_tracks(gt, dets, track_ids, **params)
+    else:
+        tubes = link_tubes(gt, dets, **params)
     shown = tuple(float(t) for t in video_thrs)
     thrs = sorted(set(shown) | (set(VIDEO_AVG_THRS) if video_avg else set()))
     video = video_ap(gt, tubes, thrs, exclude=exclude)
     return MultiSportsResult(mode=mode, excluded=excluded_classes(gt['labels'], exclude),
                              frame=frame, video=video, n_detections=int(len(dets)),
                              n_tubes=sum(len(t) for t in tubes.values()),
-                             shown_video_thrs=shown)
+                             shown_video_thrs=shown, linker=linker, linker_params=params)
