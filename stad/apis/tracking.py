@@ -211,3 +211,25 @@ def make_tracker(kind: str = 'bytetrack', *, buffer: int = DEFAULT_BUFFER,
     mm = _mmdet_classes()[kind](motion=motion, num_frames_retain=int(buffer),
                                 init_track_thr=float(init_thr), **mmdet_kwargs)
     return PersonTracker(kind, mm)
+
+
+def track_frames(dets_per_frame, kind: str = 'bytetrack', **options) -> list[np.ndarray]:
+    """Person track ids of every box of a sequence of frames, in time order.
+
+    Args:
+        dets_per_frame: one ``(N_k, 5)`` array (x1, y1, x2, y2 pixels, score) per frame
+            that was run (every frame, or every stride-th: one tracker step each),
+            empty arrays for frames without boxes.
+        kind, options: :func:`make_tracker`'s.
+
+    Returns:
+        One ``(N_k,)`` int64 array per frame: the box's track id (>= 1), 0 for a box no
+        track follows (see :attr:`PersonTracker.tracked`).
+    """
+    tracker = make_tracker(kind, **options)
+    out = []
+    for i, dets in enumerate(dets_per_frame):
+        dets = np.asarray(dets, dtype=np.float32).reshape(-1, 5)
+        ids = tracker.update(dets[:, :4], dets[:, 4], frame_index=i)
+        out.append(np.where(tracker.tracked, ids, 0).astype(np.int64))
+    return out

@@ -24,6 +24,10 @@ def register(sub) -> None:
     p.add_argument('--action-score-thr', type=float, default=0.5,
                    help='show actions scoring > this ')
     p.add_argument('--topk', type=int, default=3, help='at most this many actions a person')
+    p.add_argument('--tracker', default='bytetrack', choices=['bytetrack', 'ocsort'],
+                   help="person tracker (mmdet's)")
+    p.add_argument('--track-buffer', type=int, default=4,
+                   help='keyframes a track may go unseen before it is dropped')
     p.add_argument('--keyframe-stride', '--predict-stepsize', dest='keyframe_stride',
                    type=int, default=8, help='frames between keyframes ')
     p.add_argument('--batch-size', type=int, default=4, help='keyframes per forward pass')
@@ -58,7 +62,8 @@ def _run(args) -> int:
     options = DemoOptions(det_score_thr=args.det_score_thr,
                           action_score_thr=args.action_score_thr,
                           keyframe_stride=args.keyframe_stride, batch_size=args.batch_size,
-                          topk=args.topk, det_cat_id=args.det_cat_id)
+                          topk=args.topk, det_cat_id=args.det_cat_id,
+                          tracker=args.tracker, track_buffer=args.track_buffer)
     s = run_demo(args.video, args.out, det_config=args.det_config,
                  det_checkpoint=args.det_checkpoint, config=args.config,
                  checkpoint=args.checkpoint, label_map=args.label_map, options=options,

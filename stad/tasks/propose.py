@@ -14,11 +14,13 @@ import os
 from dataclasses import asdict, dataclass
 from typing import Mapping, Sequence
 
+import numpy as np
+
 from stad.apis.detect import FrameDetector, ProposalOptions, detect_video, load_detector
 from stad.errors import StadError
 from stad.io.atomic import atomic_dump_pickle, atomic_write_text
-from stad.io.layout import VIDEO_EXT, DataLayout
-from stad.io.proposals import load_proposals, save_proposals, to_proposals
+from stad.io.layout import VIDEO_EXT, DataLayout, tracks_file
+from stad.io.proposals import load_proposals, save_proposals, save_tracks, to_proposals
 from stad.io.safe_pickle import UnsafePickleError, load_pickle
 from stad.io.video import count_frames, video_size
 from stad.progress import progress_bar
@@ -60,6 +62,26 @@ def _read_cache(path: str, signature: str) -> dict | None:
     if not isinstance(cached, dict) or cached.get('signature') != signature:
         return None
     return cached['detections']
+
+
+def _track_proposals(results: Mapping[str, Mapping], videos: Sequence[str],
+                     stride: int) -> dict[str, np.ndarray]:
+    """Person track ids of every proposal box (:func:`stad.apis.tracking.track_frames`,
+    the default tracker, one step per frame that was run): ``{img_key: (N,) int64}``,
+    rows in the proposal arrays' order, 0 where no track follows a box."""
+    from stad.apis.tracking import track_frames
+    from stad.io.layout import img_key
+    out = {}
+    for v in videos:
+        dets = results[v]
+        if not dets:
+            continue
+        last = max(frame for _, frame in dets)
+        frames = list(range(1, last + 1, stride))
+        empty = np.zeros((0, 5), np.float32)
+        ids = track_frames([dets.get((v, f), empty) for f in frames])
+        out.update({img_key(v, f): i for f, i in zip(frames, ids) if len(i)})
+    return out
 
 
 def _warn_if_truncated(path: str, last_decoded: int, header_frames: int, stride: int) -> None:
@@ -153,12 +175,14 @@ def propose(config: str, checkpoint: str, root: str, *, work_dir: str,
         per_split = detections_to_proposals(detections, gt, sizes=sizes)
     else:
         per_split = {ALL_SPLIT: to_proposals(detections, sizes)}
+    tracks = _track_proposals(results, videos, options.stride)
     files, by_split_props = {}, {}
     for split in by_split:
         path = layout.proposals(split)
         if out_dir is not None:
             path = os.path.join(out_dir, os.path.basename(path))
         save_proposals(path, per_split[split])
+        save_tracks(tracks_file(path), {k: tracks[k] for k in per_split[split]})
         files[split] = path
         by_split_props[split] = per_split[split]
 
