@@ -24,8 +24,14 @@ def register(sub) -> None:
     p.add_argument('--out-dir', help='write results.json and pr_*.png here')
     p.add_argument('--no-exclude', action='store_true',
                    help='keep the six classes the official protocol excludes')
-    p.add_argument('--min-tube-len', type=int, default=15,
-                   help='drop linked tubes shorter than this many frames')
+    p.add_argument('--linker', default='auto', choices=['auto', 'tracks', 'moc'],
+                   help="video-mAP tubes: 'tracks' from the person tracks stad predict "
+                        "writes (smoothed per-track action scores cut into segments), "
+                        "'moc' linked per class from per-frame detections; 'auto': tracks "
+                        'when the file has track ids')
+    p.add_argument('--min-tube-len', type=int,
+                   help="drop tubes shorter than this many frames (default: the linker's, "
+                        '15 for moc, 8 for tracks)')
     p.set_defaults(func=_run)
 
 
@@ -35,7 +41,8 @@ def _run(args) -> int:
     _, table = evaluate_files(args.gt, args.dets, mode=check_mode(args.mode),
                               out_dir=args.out_dir,
                               exclude=None if args.no_exclude else 'auto',
-                              min_tube_len=args.min_tube_len, per_class=args.per_class)
+                              min_tube_len=args.min_tube_len, per_class=args.per_class,
+                              linker=args.linker)
     print(table)
     if args.out_dir:
         print(f'\nwrote {args.out_dir}/results.json and PR curves')

@@ -34,6 +34,8 @@ def register(sub) -> None:
     p.add_argument('--stride', type=int, default=1,
                    help='other splits (val; all without ground truth): frames 1, 1+S, ...')
     p.add_argument('--batch-size', type=int, default=8, help='frames per forward pass')
+    p.add_argument('--tracker', default='bytetrack', choices=['bytetrack', 'ocsort'],
+                   help="person tracker whose ids go into the tracks sidecar (mmdet's)")
     p.add_argument('--device', default='cpu', help="torch device ('cpu', 'cuda:0')")
     p.set_defaults(func=_run)
 
@@ -57,7 +59,8 @@ def _run(args) -> int:
                               stride=args.stride, batch_size=args.batch_size)
     res = propose_splits(args.det_config, args.det_checkpoint, args.data_root,
                          work_dir=work_dir, options=options, train_stride=args.train_stride,
-                         splits=args.split, device=args.device, out_dir=args.out_dir)
+                         splits=args.split, device=args.device, out_dir=args.out_dir,
+                         tracker=args.tracker)
     print(f'videos: {res.videos_run} run, {res.videos_cached} from cache ({work_dir})')
     for split, path in res.files.items():
         print(f'{split}: {path}')

@@ -33,6 +33,11 @@ def register(sub) -> None:
     p.add_argument('--eval-mode', default=d.eval_mode,
                    choices=['all_frames', 'annotated_frames', 'all', 'annotated'],
                    help='frames the evaluation counts (see stad eval --mode)')
+    p.add_argument('--tracker', default=d.tracker, choices=['bytetrack', 'ocsort'],
+                   help="person tracker of the proposals (mmdet's)")
+    p.add_argument('--linker', default=d.linker, choices=['tracks', 'moc'],
+                   help="video-mAP tubes: from the person tracks, or linked per class "
+                        "(MOC); see stad eval --linker")
     p.add_argument('--no-demo', dest='demo', action='store_false',
                    help='skip rendering the demo video')
     p.set_defaults(func=_run)
@@ -47,5 +52,6 @@ def _run(args) -> int:
         synth_videos=args.synth_videos, synth_val_videos=args.synth_val_videos,
         propose_train_stride=args.propose_train_stride, det_iters=args.det_iters,
         action_iters=args.action_iters, eval_mode=check_mode(args.eval_mode),
+        tracker=args.tracker, linker=args.linker,
         demo=args.demo))
     return 0

@@ -37,7 +37,8 @@ def format_table(result: MultiSportsResult) -> str:
     width = max([len(n) for n in names] + [len('class'), len('mean (mAP)')])
     header = f'{"class":<{width}}  {"boxes":>6}  ' + '  '.join(f'{c:>6}' for c, _ in cols)
     lines = [f'mode: {MODE_TEXT.get(result.mode, result.mode)}',
-             f'detections: {result.n_detections}, linked tubes: {result.n_tubes}',
+             f'detections: {result.n_detections}, tubes: {result.n_tubes} '
+             f'({"from person tracks" if result.linker == "tracks" else "linked per class (MOC)"})',
              f'excluded classes: {", ".join(result.excluded) or "none"}',
              '', header, '-' * len(header)]
     for n in names:

@@ -6,16 +6,37 @@ import os
 from stad.data.gt import load_gt
 from stad.evaluation.functional.multisports import evaluate_multisports
 from stad.evaluation.report import format_table, save_json, save_pr_curves
-from stad.io.detections import load_detections
+from stad.io.detections import load_detections, load_track_ids
+
+# Tubes for video-mAP: from the person tracks ('tracks', when the detections carry track
+# ids) or linked per class from per-frame detections ('moc', the MOC-detector linker);
+# measured on the synthetic val split (docs/evaluation.md), 'tracks' scores far higher.
+LINKERS = ('auto', 'tracks', 'moc')
 
 
 def evaluate_and_write(gt: dict, dets, *, mode: str = 'all_frames', out_dir: str | None = None,
-                       exclude='auto', min_tube_len: int = 15):
+                       exclude='auto', min_tube_len: int | None = None,
+                       linker: str = 'auto', track_ids=None):
     """Score ``(N, 8)`` detections; with ``out_dir`` write ``results.json``, ``pr_*.png``
-    and ``table.txt`` there. Returns ``(MultiSportsResult, table text)``."""
+    and ``table.txt`` there. Returns ``(MultiSportsResult, table text)``.
+
+    ``linker``: ``'tracks'`` (needs ``track_ids``, one per row), ``'moc'``, or
+    ``'auto'``: tracks when ``track_ids`` are given, else moc. ``min_tube_len``: ``None``
+    takes the linker's own default.
+    """
+    from stad.errors import StadError
     from stad.io.atomic import atomic_write_text
+    if linker not in LINKERS:
+        raise StadError(f'linker must be one of {", ".join(LINKERS)}, got {linker!r}')
+    if linker == 'auto':
+        linker = 'tracks' if track_ids is not None else 'moc'
+    if linker == 'tracks' and track_ids is None:
+        raise StadError('linker tracks needs the person track of every detection: '
+                        'detections written by stad predict from proposals with tracks '
+                        '(stad propose writes them)')
     result = evaluate_multisports(gt, dets, mode=mode, exclude=exclude,
-                                  min_tube_len=min_tube_len)
+                                  min_tube_len=min_tube_len, linker=linker,
+                                  track_ids=track_ids if linker == 'tracks' else None)
     table = format_table(result)
     if out_dir:
         save_json(result, os.path.join(out_dir, 'results.json'))
@@ -25,11 +46,14 @@ def evaluate_and_write(gt: dict, dets, *, mode: str = 'all_frames', out_dir: str
 
 
 def evaluate_files(gt_path: str, dets_path: str, *, mode: str = 'all_frames',
-                   out_dir: str | None = None, exclude='auto', min_tube_len: int = 15,
-                   per_class: bool = False):
+                   out_dir: str | None = None, exclude='auto',
+                   min_tube_len: int | None = None, per_class: bool = False,
+                   linker: str = 'auto'):
     """Evaluate a detections pickle against a ground-truth pickle (what ``stad eval`` runs).
 
     Args:
+        linker: see :func:`evaluate_and_write`; ``'auto'`` uses the file's track ids
+            (``stad predict`` writes them) when it has them.
         per_class: for mmaction2 result dumps only: one detection per box and class
             (what ``stad predict`` writes) instead of one per box with its best class
             (mmaction2's ``MultiSportsMetric``). Without it a line on stderr says which
@@ -48,5 +72,6 @@ def evaluate_files(gt_path: str, dets_path: str, *, mode: str = 'all_frames',
                                        "mmaction2's MultiSportsMetric does; --per-class "
                                        'scores every class, as stad predict writes'),
                                file=sys.stderr))
+    ids = load_track_ids(dets_path, len(dets)) if linker != 'moc' else None
     return evaluate_and_write(gt, dets, mode=mode, out_dir=out_dir, exclude=exclude,
-                              min_tube_len=min_tube_len)
+                              min_tube_len=min_tube_len, linker=linker, track_ids=ids)

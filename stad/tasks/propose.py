@@ -65,10 +65,10 @@ def _read_cache(path: str, signature: str) -> dict | None:
 
 
 def _track_proposals(results: Mapping[str, Mapping], videos: Sequence[str],
-                     stride: int) -> dict[str, np.ndarray]:
+                     stride: int, tracker: str) -> dict[str, np.ndarray]:
     """Person track ids of every proposal box (:func:`stad.apis.tracking.track_frames`,
-    the default tracker, one step per frame that was run): ``{img_key: (N,) int64}``,
-    rows in the proposal arrays' order, 0 where no track follows a box."""
+    one step per frame that was run): ``{img_key: (N,) int64}``, rows in the proposal
+    arrays' order, 0 where no track follows a box."""
     from stad.apis.tracking import track_frames
     from stad.io.layout import img_key
     out = {}
@@ -79,7 +79,7 @@ def _track_proposals(results: Mapping[str, Mapping], videos: Sequence[str],
         last = max(frame for _, frame in dets)
         frames = list(range(1, last + 1, stride))
         empty = np.zeros((0, 5), np.float32)
-        ids = track_frames([dets.get((v, f), empty) for f in frames])
+        ids = track_frames([dets.get((v, f), empty) for f in frames], tracker)
         out.update({img_key(v, f): i for f, i in zip(frames, ids) if len(i)})
     return out
 
@@ -120,7 +120,7 @@ def _videos_by_split(layout: DataLayout, gt: dict | None,
 def propose(config: str, checkpoint: str, root: str, *, work_dir: str,
             options: ProposalOptions = ProposalOptions(), splits: Sequence[str] | None = None,
             device: str = 'cpu', out_dir: str | None = None,
-            show_progress: bool = True) -> ProposeResult:
+            show_progress: bool = True, tracker: str = 'bytetrack') -> ProposeResult:
     """Write person proposals for every video of ``root`` (MultiSports layout).
 
     Splits come from ``root``'s ground truth (``layout.gt_file``); without it, every
@@ -175,7 +175,7 @@ def propose(config: str, checkpoint: str, root: str, *, work_dir: str,
         per_split = detections_to_proposals(detections, gt, sizes=sizes)
     else:
         per_split = {ALL_SPLIT: to_proposals(detections, sizes)}
-    tracks = _track_proposals(results, videos, options.stride)
+    tracks = _track_proposals(results, videos, options.stride, tracker)
     files, by_split_props = {}, {}
     for split in by_split:
         path = layout.proposals(split)
@@ -222,7 +222,8 @@ def write_report(report: Mapping, path: str, **extra) -> None:
 def propose_splits(config: str, checkpoint: str, root: str, *, work_dir: str,
                    options: ProposalOptions = ProposalOptions(), train_stride: int = 4,
                    splits: Sequence[str] | None = None, device: str = 'cpu',
-                   out_dir: str | None = None, show_progress: bool = True) -> ProposeResult:
+                   out_dir: str | None = None, show_progress: bool = True,
+                   tracker: str = 'bytetrack') -> ProposeResult:
     """``stad propose``: :func:`propose` with the train split on every
     ``train_stride``-th frame (what training needs; see ``stad run``) and the other
     splits at ``options.stride``. Returns the results merged over splits."""
@@ -236,7 +237,7 @@ def propose_splits(config: str, checkpoint: str, root: str, *, work_dir: str,
             **{**asdict(options), 'stride': train_stride})
         results.append(propose(config, checkpoint, root, work_dir=work_dir, options=opts,
                                splits=[split], device=device, out_dir=out_dir,
-                               show_progress=show_progress))
+                               show_progress=show_progress, tracker=tracker))
     report = {}
     for r in results:
         report.update(r.report or {})

@@ -57,6 +57,8 @@ class RunOptions:
     propose_score_thr: float = 0.3
     propose_train_stride: int = 4
     eval_mode: str = 'all_frames'
+    tracker: str = 'bytetrack'  # person tracks of the proposals (stad.apis.tracking)
+    linker: str = 'tracks'  # video-mAP tubes from those tracks, or 'moc' (stad eval --linker)
     demo: bool = True
 
     @property
@@ -189,7 +191,7 @@ def stage_propose(o: RunOptions) -> dict:
         res = propose(o.det_config, ckpt, o.data_root,
                       work_dir=os.path.join(o.dir('propose'), split), splits=[split],
                       options=ProposalOptions(score_thr=o.propose_score_thr,
-                                              stride=stride))
+                                              stride=stride), tracker=o.tracker)
         out[split] = (res.report or {}).get(split)
     return dict(report=out)
 
@@ -208,16 +210,19 @@ def stage_action_train(o: RunOptions) -> dict:
 def stage_eval(o: RunOptions) -> dict:
     """``stad predict`` on the val split, then frame-mAP and video-mAP."""
     from stad.data.gt import load_gt
+    from stad.io.detections import load_track_ids
     from stad.tasks.evaluate import evaluate_and_write
     from stad.tasks.predict import predict
     eval_dir = o.dir('eval')
     # every frame that has proposals: background frames count (official protocol)
-    dets = predict(o.action_config, last_checkpoint(o.dir('action')), o.data_root,
-                   os.path.join(eval_dir, 'detections.pkl'), frames='all_frames')
-    result, table = evaluate_and_write(load_gt(o.layout.gt_file), dets, mode=o.eval_mode,
-                                       out_dir=eval_dir)
+    out = os.path.join(eval_dir, 'detections.pkl')
+    dets = predict(o.action_config, last_checkpoint(o.dir('action')), o.data_root, out,
+                   frames='all_frames')
+    result, table = evaluate_and_write(
+        load_gt(o.layout.gt_file), dets, mode=o.eval_mode, out_dir=eval_dir, linker=o.linker,
+        track_ids=load_track_ids(out, len(dets)) if o.linker == 'tracks' else None)
     print(table)
-    return dict(summary=result.summary(), mode=result.mode,
+    return dict(summary=result.summary(), mode=result.mode, linker=result.linker,
                 per_class=result.frame[0.5].ap if 0.5 in result.frame else {})
 
 
@@ -265,14 +270,14 @@ def build_stages(o: RunOptions) -> list[Stage]:
               clean=[o.dir('det')]),
         Stage('propose', lambda: stage_propose(o), [lay.proposals('train'), lay.proposals('val')],
               params=dict(score_thr=o.propose_score_thr,
-                          train_stride=o.propose_train_stride),
+                          train_stride=o.propose_train_stride, tracker=o.tracker),
               clean=[o.dir('propose')]),
         Stage('action_train', lambda: stage_action_train(o),
               [os.path.join(o.dir('action'), 'last_checkpoint')],
               params=dict(config=o.action_config, iters=o.action_iters, seed=o.seed),
               clean=[o.dir('action')]),
         Stage('eval', lambda: stage_eval(o), [os.path.join(o.dir('eval'), 'results.json')],
-              params=dict(mode=o.eval_mode), clean=[o.dir('eval')]),
+              params=dict(mode=o.eval_mode, linker=o.linker), clean=[o.dir('eval')]),
     ]
     if o.demo:
         stages.append(Stage('demo', lambda: stage_demo(o),

@@ -27,6 +27,8 @@ def collect_metrics(records: dict) -> dict:
         'video_mAP@0.5': ev.get('v_map@0.5'),
         'video_mAP@0.1:0.9': ev.get('v_map@0.1:0.9'),
         'eval_mode': _res(records, 'eval').get('mode'),
+        'video_mAP_tubes': _res(records, 'eval').get('linker'),
+        'tracker': (records.get('propose', {}).get('params') or {}).get('tracker'),
     }
 
 

@@ -17,8 +17,9 @@ from stad.evaluation.synthetic import synthetic_dets, synthetic_gt
 
 
 def moving_box(frames, x0=10.0, dx=2.0):
+    """Boxes of the one person of the hand-made cases on ``frames``: moving right."""
     f = np.asarray(frames, dtype=np.float64)
-    x = x0 + dx * (f - f[0])
+    x = x0 + dx * (f - 1)
     return np.stack([x, np.full_like(x, 20.0), x + 40, np.full_like(x, 100.0)], 1)
 
 
@@ -31,13 +32,11 @@ def gt_tubes(tubes, labels=('a', 'b'), nframes=60):
                 gttubes={'s/v': per}, test_videos=[['s/v']])
 
 
-def track_rows(frames, scores, track=1, video=0, box_frames=None):
-    """Rows of one track: on every frame one box (:func:`moving_box` of ``box_frames``,
-    default ``frames``), one row per class with ``scores[i][c]``. Returns (dets, ids)."""
+def track_rows(frames, scores, track=1, video=0):
+    """Rows of one track: on every frame its :func:`moving_box`, one row per class with
+    ``scores[i][c]``. Returns (dets, ids)."""
     frames = list(frames)
-    boxes = moving_box(box_frames if box_frames is not None else frames)
-    if box_frames is not None:
-        boxes = boxes[np.searchsorted(np.asarray(box_frames), frames)]
+    boxes = moving_box(frames)
     rows = [[video, f, c, s, *b] for f, b, sc in zip(frames, boxes, scores)
             for c, s in enumerate(sc)]
     return np.array(rows, dtype=np.float64), np.full(len(rows), track, dtype=np.int64)
@@ -62,7 +61,9 @@ def test_perfect_track_is_the_ground_truth():
     tubes = tubes_from_tracks(gt, dets, ids)
     assert tubes[1] == [] and len(tubes[0]) == 1
     t = tubes[0][0]
-    assert t.video == 's/v' and t.score == pytest.approx(0.9)
+    assert t.video == 's/v'
+    assert t.score == pytest.approx(0.9 * 30 / (30 + TRACK_DEFAULTS['min_len']))  # 'mean_len'
+    assert tubes_from_tracks(gt, dets, ids, score='mean')[0][0].score == pytest.approx(0.9)
     np.testing.assert_allclose(t.boxes[:, :5], gt['gttubes']['s/v'][0][0])
     assert video_ap(gt, tubes, 0.5)[0.5].mean_ap == pytest.approx(1.0)
     r = evaluate_multisports(gt, dets, linker='tracks', track_ids=ids)
@@ -111,7 +112,7 @@ def test_gap_is_interpolated():
     frames = list(range(1, 31))
     seen = [f for f in frames if not 10 <= f <= 13]  # 4 frames missing
     gt = gt_tubes([(0, frames)])
-    dets, ids = track_rows(seen, one_class_scores(len(seen), 0), box_frames=frames)
+    dets, ids = track_rows(seen, one_class_scores(len(seen), 0))
     (t,) = tubes_from_tracks(gt, dets, ids)[0]
     assert frames_of(t) == frames  # consecutive
     np.testing.assert_allclose(t.boxes[:, 1:5], moving_box(frames))  # linear motion: exact
@@ -125,13 +126,22 @@ def test_noise_shorter_than_min_len_makes_no_tube():
     frames = list(range(1, 41))
     gt = gt_tubes([(0, frames)])
     s = one_class_scores(40, 0)
-    s[20:24] = [0.05, 0.9]  # 4 frames of class 1 (smoothing lengthens it a little)
+    s[20:24] = [0.05, 0.5]  # 4 frames of class 1
     d1, i1 = track_rows(frames, s)
     d2, i2 = track_rows(range(50, 55), one_class_scores(5, 1), track=2)  # a 5-frame track
     d3 = np.array([[0, 45, 1, 0.95, 0, 0, 50, 50]], dtype=np.float64)  # an untracked box
     dets, ids = np.concatenate([d1, d2, d3]), np.concatenate([i1, i2, [0]])
     tubes = tubes_from_tracks(gt, dets, ids)
     assert tubes[1] == [] and len(tubes[0]) == 1
+    # without smoothing: a 4-frame segment, shorter than min_len
+    assert tubes_from_tracks(gt, dets, ids, smooth=1)[1] == []
+    # the price of the window: a strong short burst is spread over more than min_len
+    # frames (0.9 x 4 / 15 + ... >= high) and does make a tube
+    s[20:24] = [0.05, 0.9]
+    d1, _ = track_rows(frames, s)
+    strong = tubes_from_tracks(gt, np.concatenate([d1, d2, d3]), ids)[1]
+    assert [len(t.boxes) for t in strong] == [16]
+    assert tubes_from_tracks(gt, np.concatenate([d1, d2, d3]), ids, smooth=1)[1] == []
     # the untracked box is a one-frame track: a tube only with min_len 1
     one = tubes_from_tracks(gt, dets, ids, min_len=1, smooth=1)
     assert [frames_of(t) for t in one[1] if t.boxes[0, 1] == 0] == [[45]]
@@ -295,8 +305,8 @@ def measure(seeds=(0, 1), margins=(2.5, 3.5), grid=None, out=sys.stdout):
     per seed and margin (a hard and an easier classifier): per margin, the mean over
     seeds."""
     grid = grid or [{}] + [{k: v} for k, vs in dict(
-        smooth=[1, 5, 15], smoother=['median'], high=[0.2, 0.4, 0.5], low=[0.05, 0.1, 0.25],
-        min_len=[4, 15], max_gap=[0, 3], score=['mean_len'], untracked=['moc']).items()
+        smooth=[1, 5, 9, 21], smoother=['median'], high=[0.3, 0.4, 0.5], low=[0.05, 0.1],
+        min_len=[4, 15], max_gap=[0, 3, 20], score=['mean'], untracked=['moc']).items()
         for v in vs]
     data = {m: [] for m in margins}
     for m, s in itertools.product(margins, seeds):
