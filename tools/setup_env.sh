@@ -71,7 +71,7 @@ step "mmcv build/install took $(( $(date +%s) - m0 ))s"
 # second cv2 over mmcv's opencv-python. Its other deps are listed explicitly.
 # importlib_metadata: mmaction2 1.2.0 imports it without declaring it.
 step "mmdet 3.3.0, mmaction2 1.2.0 and the rest"
-pipi -q mmdet==3.3.0 lap==0.5.13 pycocotools "moviepy>=2,<3" decord==0.6.0 importlib_metadata \
+pipi -q mmdet==3.3.0 lap==0.5.13 trackeval==1.3.0 pycocotools "moviepy>=2,<3" decord==0.6.0 importlib_metadata \
   einops matplotlib scipy tqdm pytest nbclient nbformat ipykernel \
   "import-linter==2.5.2" "ruff==0.14.7"
 pipi -q --no-deps mmaction2==1.2.0

@@ -17,7 +17,8 @@ def register(sub) -> None:
     p = sub_parser(sub, 'synth', help='write the synthetic dataset (MultiSports layout)',
                        description='Render articulated people doing 4 actions (jumping jack, '
                                    'squat, wave, walk) into ROOT/trainval/<sport>/<video>.mp4 '
-                                   'and ROOT/trainval/multisports_GT.pkl.')
+                                   'and ROOT/trainval/multisports_GT.pkl, with who is who as MOT '
+                                   'ground truth in ROOT/trainval/mot/<sport>/<video>.txt.')
     p.add_argument('--out', required=True, metavar='ROOT', help='dataset root to write')
     p.add_argument('--seed', type=int, default=0, help='random seed (same seed, same data)')
     p.add_argument('--videos', type=int, default=16,

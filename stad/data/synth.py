@@ -23,6 +23,12 @@ What is in a video:
 * Box = tight bounds of the figure's drawn pixels (x2, y2 exclusive), in pixels.
 * Two sports (``gym``, ``yard``) with different textured backgrounds, per-frame noise
   and a small camera jitter (a global shift of a few pixels; boxes follow it).
+* Who is who: person ``k`` of a video (1-based, in plan order) has id ``k`` in
+  ``ROOT/trainval/mot/<sport>/<video>.txt`` (:meth:`DataLayout.mot_gt`, format
+  :mod:`stad.io.mot`): every box of every tube of that person, one id across all their
+  tubes (walk in, actions, walk out), ids unique within the video. The MultiSports
+  ground truth has no room for it (tubes are per label); the videos and the ground
+  truth pickle are the same with and without it.
 
 Deterministic: the same arguments give an identical ground truth pickle and identical
 rendered frames (encoded bytes may depend on the encoder).
@@ -40,6 +46,7 @@ import numpy as np
 
 from stad.io.atomic import atomic_dump_pickle, atomic_path
 from stad.io.layout import DataLayout
+from stad.io.mot import mot_rows, save_mot
 from stad.progress import progress_bar
 
 LABELS = ['jumping jack', 'squat', 'wave', 'walk']
@@ -312,6 +319,18 @@ def render_video(plan: VideoPlan):
         (frames, tubes): frames is a list of BGR uint8 (h, w, 3) arrays; tubes is
         ``{label: [array (T, 5) float32 frame (1-based), x1, y1, x2, y2 pixels]}``.
     """
+    frames, tubes, _ = render_video_with_ids(plan)
+    return frames, tubes
+
+
+def render_video_with_ids(plan: VideoPlan):
+    """:func:`render_video` and who is in each tube.
+
+    Returns:
+        (frames, tubes, tube_ids): ``tube_ids`` is ``{label: [person id, ...]}``,
+        aligned with ``tubes[label]``; person ``k`` of ``plan.actions`` (0-based) has id
+        ``k + 1``.
+    """
     # separate streams: the background and camera do not depend on the people
     bg_rng, rng, cam_rng = (np.random.default_rng(s)
                             for s in np.random.SeedSequence(plan.seed).spawn(3))
@@ -332,6 +351,7 @@ def render_video(plan: VideoPlan):
     order = np.argsort([p.height for p in people], kind='stable')  # far (small) first
     jit = np.zeros(2)
     tubes: dict[int, list] = {}
+    tube_ids: dict[int, list] = {}
     rows = {(i, j): [] for i in range(len(people)) for j in range(len(plans[i]))}
     frames = []
     mask = np.zeros((h, w), np.uint8)
@@ -364,7 +384,23 @@ def render_video(plan: VideoPlan):
             for run in _consecutive_runs(rows[(i, j)]):
                 tubes.setdefault(seg.label, []).append(
                     np.round(np.asarray(run, np.float32), 2))
-    return frames, dict(sorted(tubes.items()))
+                tube_ids.setdefault(seg.label, []).append(i + 1)
+    return frames, dict(sorted(tubes.items())), dict(sorted(tube_ids.items()))
+
+
+def identity_rows(tubes: dict, tube_ids: dict) -> np.ndarray:
+    """MOT ground truth rows (:mod:`stad.io.mot`, ``(N, 7)``, conf 1) of one video: every
+    box of every tube with the id of its person (``tube_ids`` as
+    :func:`render_video_with_ids` returns)."""
+    frames, ids, boxes = [], [], []
+    for label, ts in tubes.items():
+        for tube, pid in zip(ts, tube_ids[label], strict=True):
+            frames.append(tube[:, 0])
+            ids.append(np.full(len(tube), pid))
+            boxes.append(tube[:, 1:5])
+    if not boxes:
+        return mot_rows([], [], np.zeros((0, 4)))
+    return mot_rows(np.concatenate(frames), np.concatenate(ids), np.concatenate(boxes))
 
 
 def _consecutive_runs(rows: list) -> list[list]:
@@ -453,7 +489,8 @@ def write_video(path: str, frames: list, fps: float = 25.0) -> None:
 def synth(root: str, *, seed: int = 0, videos: int = 16, val_videos: int | None = None,
           size: tuple[int, int] = (320, 240), frames: int = 80, fps: float = 25.0,
           max_people: int = 3, progress: bool = True) -> DataLayout:
-    """Write the synthetic dataset under ``root`` (MultiSports layout).
+    """Write the synthetic dataset under ``root`` (MultiSports layout), and the person
+    identities of every video as MOT ground truth (:meth:`DataLayout.mot_gt`).
 
     Args:
         root: dataset root; ``root/trainval`` receives videos and ground truth.
@@ -477,9 +514,10 @@ def synth(root: str, *, seed: int = 0, videos: int = 16, val_videos: int | None 
     t0 = time.time()
     for vid, plan in progress_bar(plans.items(), desc='synth videos', unit='video',
                           disable=not progress):
-        imgs, tubes = render_video(plan)
+        imgs, tubes, tube_ids = render_video_with_ids(plan)
         os.makedirs(os.path.dirname(layout.video_path(vid)), exist_ok=True)
         write_video(layout.video_path(vid), imgs, fps)
+        save_mot(layout.mot_gt(vid), identity_rows(tubes, tube_ids))
         gt['nframes'][vid] = plan.frames
         gt['resolution'][vid] = (plan.height, plan.width)
         gt['gttubes'][vid] = tubes

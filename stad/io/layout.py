@@ -8,6 +8,7 @@ A dataset root follows the MultiSports layout that mmaction2's tools use::
     <root>/annotations/multisports_{train,val}.csv             AVA-style action labels
     <root>/annotations/multisports_label_map.txt               'id: name' per line
     <root>/annotations/multisports_proposals_{train,val}.pkl   person proposals
+    <root>/trainval/mot/<sport>/<video>.txt                   who is who (MOT ground truth)
     <root>/rawframes/<sport>/<video>/00001.jpg                 frames, 1-based
 
 Frames are 1-based everywhere (MultiSports ground truth, rawframes, img keys).
@@ -154,6 +155,11 @@ class DataLayout:
 
     def proposals(self, split: str) -> str:
         return os.path.join(self.ann_dir, f'multisports_proposals_{split}.pkl')
+
+    def mot_gt(self, video: str) -> str:
+        """Person identities of ``video`` as MOT ground truth (:mod:`stad.io.mot`):
+        ``<root>/trainval/mot/<sport>/<video>.txt``."""
+        return os.path.join(self.video_dir, 'mot', check_video_id(video) + '.txt')
 
     def proposal_tracks(self, split: str) -> str:
         """Person track id of every proposal box (:func:`stad.io.proposals.tracks_file`)."""
