@@ -8,6 +8,7 @@ A dataset root follows the MultiSports layout that mmaction2's tools use::
     <root>/annotations/multisports_{train,val}.csv             AVA-style action labels
     <root>/annotations/multisports_label_map.txt               'id: name' per line
     <root>/annotations/multisports_proposals_{train,val}.pkl   person proposals
+    <root>/annotations/multisports_proposals_{train,val}.tracks.pkl  their track ids
     <root>/trainval/mot/<sport>/<video>.txt                   who is who (MOT ground truth)
     <root>/rawframes/<sport>/<video>/00001.jpg                 frames, 1-based
 
