@@ -15,7 +15,8 @@ def draw_boxes(img: np.ndarray, boxes: np.ndarray, texts: Sequence[str] | None =
     """Draw ``boxes`` (N, 4) pixels x1, y1, x2, y2 on a copy of ``img`` (BGR uint8).
 
     Args:
-        texts: one caption per box (drawn above it), or None.
+        texts: one caption per box (drawn above it, moved left where it would leave the
+            image), or None.
         colours: a palette index per box (e.g. the label), or None for index order.
     """
     import cv2
@@ -27,7 +28,10 @@ def draw_boxes(img: np.ndarray, boxes: np.ndarray, texts: Sequence[str] | None =
         if texts:
             (tw, th), base = cv2.getTextSize(texts[i], cv2.FONT_HERSHEY_SIMPLEX, font_scale, 1)
             ty = max(y1, th + base)
-            cv2.rectangle(out, (x1, ty - th - base), (x1 + tw, ty), col, -1)
-            cv2.putText(out, texts[i], (x1, ty - base), cv2.FONT_HERSHEY_SIMPLEX, font_scale,
+            # keep the caption inside the frame: a box at the right edge gets its caption
+            # shifted left (it was cut off there)
+            tx = max(0, min(x1, out.shape[1] - tw))
+            cv2.rectangle(out, (tx, ty - th - base), (tx + tw, ty), col, -1)
+            cv2.putText(out, texts[i], (tx, ty - base), cv2.FONT_HERSHEY_SIMPLEX, font_scale,
                         (0, 0, 0), 1, cv2.LINE_AA)
     return out

@@ -81,3 +81,16 @@ def test_annotate_frames_uses_keyframe_captions():
     frames = [(i, np.zeros((32, 32, 3), np.uint8)) for i in range(3)]
     outs = list(annotate_frames(iter(frames), results))
     assert len(outs) == 3 and all(o.max() > 0 for o in outs)
+
+
+def test_caption_of_a_box_at_the_right_edge_stays_inside_the_frame():
+    """A person at the right edge: the caption is moved left, all of it visible."""
+    import cv2
+    img = np.zeros((60, 120, 3), np.uint8)
+    text = '#7 jumping jack 0.93'
+    (tw, _), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.4, 1)
+    from stad.visualization.draw import draw_boxes
+    out = draw_boxes(img, np.array([[100, 20, 119, 59]]), texts=[text], colours=[0])
+    caption_rows = out[:20]
+    cols = np.flatnonzero(caption_rows.any(axis=(0, 2)))
+    assert cols.min() == 120 - tw and cols.max() == 119  # the whole caption, flush right
