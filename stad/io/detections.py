@@ -1,4 +1,4 @@
-"""Reading ground truth and detections for the MultiSports evaluation.
+"""The `(N, 8)` detections `stad predict` writes and `stad eval` reads, and the other formats it accepts.
 
 The canonical detections are a float array ``(N, 8)`` with the columns
 :data:`DET_COLUMNS`::
