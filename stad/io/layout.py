@@ -161,7 +161,3 @@ class DataLayout:
         """Person identities of ``video`` as MOT ground truth (:mod:`stad.io.mot`):
         ``<root>/trainval/mot/<sport>/<video>.txt``."""
         return os.path.join(self.video_dir, 'mot', check_video_id(video) + '.txt')
-
-    def proposal_tracks(self, split: str) -> str:
-        """Person track id of every proposal box (:func:`stad.io.proposals.tracks_file`)."""
-        return tracks_file(self.proposals(split))
