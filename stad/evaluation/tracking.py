@@ -27,7 +27,7 @@ more).
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Mapping
 
 import numpy as np
@@ -65,9 +65,6 @@ class TrackingScores:
     gt_ids: int
     pred_ids: int
     tracks_per_person: float
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass(frozen=True)
