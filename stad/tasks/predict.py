@@ -88,7 +88,8 @@ def predict_dataset(am: ActionModel, data_root: str, *, split: str = 'val',
 
         return_track_ids: also return the person track id of every row ``(N,)``
             (:func:`stad.io.proposals.load_tracks` of the proposal file's sidecar written
-            by ``stad propose``; 0 where a box has no track or there is no sidecar).
+            by ``stad propose``; 0 where no track follows a box; ``None`` when the
+            proposals have no sidecar).
 
     Returns:
         ``(N, 8)`` float64 array (and the ``(N,)`` track ids with ``return_track_ids``) with the columns of
@@ -161,6 +162,8 @@ def predict_dataset(am: ActionModel, data_root: str, *, split: str = 'val',
                 row_ids.append(tid)
     dets = np.concatenate(rows).astype(np.float64) if rows else np.zeros((0, 8))
     if return_track_ids:
+        if tracks is None:
+            return dets, None
         return dets, (np.concatenate(row_ids).astype(np.int64) if row_ids
                       else np.zeros(0, np.int64))
     return dets
@@ -193,6 +196,5 @@ def predict(config: str, checkpoint: str, data_root: str, out: str, *,
     am = load_action_model(config, checkpoint, device=device)
     dets, ids = predict_dataset(am, data_root, split='val', proposal_file=proposal_file,
                                 frames=frames, progress=progress, return_track_ids=True)
-    save_detections(out, load_gt(DataLayout(data_root).gt_file), dets,
-                    track_ids=ids if ids.any() else None)
+    save_detections(out, load_gt(DataLayout(data_root).gt_file), dets, track_ids=ids)
     return dets
