@@ -6,17 +6,10 @@ import sys
 
 import numpy as np
 import pytest
+from gt_helpers import hand_gt
 
 from stad.data.gt import check_gt, check_videos, load_gt, read_gt_pickle, split_videos
 from stad.errors import StadError
-
-
-def _gt():
-    tube = np.array([[1, 10, 10, 50, 90], [2, 12, 10, 52, 90], [3, 14, 10, 54, 90]], np.float32)
-    return dict(labels=['run', 'jump'], train_videos=[['s/a']], test_videos=[['s/b']],
-                nframes={'s/a': 10, 's/b': 10},
-                resolution={'s/a': (100, 200), 's/b': (100, 200)},
-                gttubes={'s/a': {0: [tube]}, 's/b': {1: [tube.copy()]}})
 
 
 def _dump(obj, path):
@@ -34,7 +27,7 @@ class _Evil:
 
 
 def test_valid_gt_round_trips(tmp_path):
-    gt = _gt()
+    gt = hand_gt()
     loaded = load_gt(_dump(gt, tmp_path / 'gt.pkl'))
     assert loaded['labels'] == gt['labels']
     np.testing.assert_array_equal(loaded['gttubes']['s/a'][0][0], gt['gttubes']['s/a'][0][0])
@@ -44,13 +37,13 @@ def test_valid_gt_round_trips(tmp_path):
 def test_numpy1_style_protocol2_pickle_loads(tmp_path):
     path = tmp_path / 'gt.pkl'
     with open(path, 'wb') as f:
-        pickle.dump(_gt(), f, protocol=2)  # numpy buffers go through _codecs.encode
+        pickle.dump(hand_gt(), f, protocol=2)  # numpy buffers go through _codecs.encode
     assert load_gt(str(path))['nframes']['s/a'] == 10
 
 
 def test_unpickler_refuses_code_and_runs_nothing(tmp_path):
     marker = tmp_path / 'pwned'
-    gt = _gt()
+    gt = hand_gt()
     gt['labels'] = [_Evil(marker)]
     path = _dump(gt, tmp_path / 'evil.pkl')
     with pytest.raises(StadError) as e:
@@ -87,21 +80,21 @@ def _tube(gt, video='s/a'):
 
 
 def test_missing_key():
-    gt = _gt()
+    gt = hand_gt()
     del gt['resolution']
     rep = check_gt(gt, 'gt.pkl')
     assert rep.errors[0].message == "gt.pkl: missing key 'resolution'"
 
 
 def test_n_frames_says_did_you_mean():
-    gt = _gt()
+    gt = hand_gt()
     gt['n_frames'] = gt.pop('nframes')
     msg = check_gt(gt, 'gt.pkl').errors[0].message
     assert msg == "gt.pkl: missing key 'nframes' (found 'n_frames': did you mean nframes?)"
 
 
 def test_missing_train_videos_is_a_warning_and_derived():
-    gt = _gt()
+    gt = hand_gt()
     del gt['train_videos']
     issue = _only(gt, 'warning')
     assert "no 'train_videos'" in issue.message
@@ -110,7 +103,7 @@ def test_missing_train_videos_is_a_warning_and_derived():
 
 
 def test_x2_less_than_x1():
-    gt = _gt()
+    gt = hand_gt()
     _tube(gt)[1, 3] = 5  # x2 = 5 < x1 = 12 at frame 2
     e = _only(gt)
     assert e.message == ("gt.pkl: video 's/a', label 0 ('run'), tube 0, field 'x2': "
@@ -119,13 +112,13 @@ def test_x2_less_than_x1():
 
 
 def test_y2_less_than_y1():
-    gt = _gt()
+    gt = hand_gt()
     _tube(gt)[0, 4] = 1
     assert "field 'y2': y2 < y1 at frame 1" in _only(gt).message
 
 
 def test_box_slightly_outside_is_a_warning():
-    gt = _gt()
+    gt = hand_gt()
     _tube(gt)[2, 3] = 201.5  # 1.5 px past the 200 px wide image
     w = _only(gt, 'warning')
     assert "field 'x2': box outside the 200x100 image by 1.5 px at frame 3" in w.message
@@ -133,29 +126,29 @@ def test_box_slightly_outside_is_a_warning():
 
 
 def test_box_far_outside_is_an_error():
-    gt = _gt()
+    gt = hand_gt()
     _tube(gt)[2, 2] = -30
     assert "field 'y1': box outside the 200x100 image by 30.0 px at frame 3" in _only(gt).message
 
 
 def test_frame_outside_nframes():
-    gt = _gt()
+    gt = hand_gt()
     _tube(gt)[:, 0] = [9, 10, 11]
     assert "tube 0, field 'frame': frame 11 outside 1..10" in _only(gt).message
-    gt = _gt()
+    gt = hand_gt()
     _tube(gt)[:, 0] = [0, 1, 2]
     assert "frame 0 outside 1..10" in _only(gt).message
 
 
 def test_unsorted_frames():
-    gt = _gt()
+    gt = hand_gt()
     _tube(gt)[:, 0] = [1, 3, 2]
     assert _only(gt).message == ("gt.pkl: video 's/a', label 0 ('run'), tube 0, field 'frame': "
                                  'frames not in increasing order (frame 2 after frame 3)')
 
 
 def test_gapped_frames():
-    gt = _gt()
+    gt = hand_gt()
     _tube(gt)[:, 0] = [1, 2, 5]
     e = _only(gt)
     assert e.message == ("gt.pkl: video 's/a', label 0 ('run'), tube 0, field 'frame': "
@@ -165,11 +158,11 @@ def test_gapped_frames():
 
 
 def test_zero_width_and_zero_height_boxes():
-    gt = _gt()
+    gt = hand_gt()
     _tube(gt)[1, 3] = 12  # x2 == x1 at frame 2
     assert _only(gt).message == ("gt.pkl: video 's/a', label 0 ('run'), tube 0, field 'x2': "
                                  'zero-width box at frame 2 (x2 == x1 == 12.0)')
-    gt = _gt()
+    gt = hand_gt()
     _tube(gt, 's/b')[2, 4] = 10  # y2 == y1 at frame 3
     assert _only(gt).message == ("gt.pkl: video 's/b', label 1 ('jump'), tube 0, field 'y2': "
                                  'zero-height box at frame 3 (y2 == y1 == 10.0)')
@@ -190,14 +183,14 @@ def _rename(gt, old, new):
     ('s/../../a', "has a '..' component; video ids are relative '<sport>/<video>' paths"),
 ])
 def test_unsafe_video_ids_are_one_error_each(video, problem):
-    e = _only(_rename(_gt(), 's/a', video))
+    e = _only(_rename(hand_gt(), 's/a', video))
     assert e.message == f"gt.pkl: video {video!r}, field 'gttubes': {problem}"
     assert (e.video, e.field) == (video, 'gttubes')
 
 
 def test_unsafe_video_id_of_a_split_only(tmp_path, capsys):
     from stad.cli import main
-    gt = _gt()
+    gt = hand_gt()
     gt['test_videos'] = [['s/b', 's/c,d']]
     path = _dump(gt, tmp_path / 'gt.pkl')
     assert main(['check', path]) == 1
@@ -218,7 +211,7 @@ class _Py2Tuple:
 
 def test_protocol2_pickle_with_builtin_names_passes_stad_check(tmp_path, capsys):
     from stad.cli import main
-    gt = _gt()
+    gt = hand_gt()
     gt['resolution'] = {v: _Py2Tuple(100, 200) for v in gt['resolution']}
     gt['sports'] = {'s'}  # a set: __builtin__.set under protocol 2
     path = tmp_path / 'gt.pkl'
@@ -232,33 +225,33 @@ def test_protocol2_pickle_with_builtin_names_passes_stad_check(tmp_path, capsys)
 
 
 def test_label_outside_labels():
-    gt = _gt()
+    gt = hand_gt()
     gt['gttubes']['s/a'][5] = gt['gttubes']['s/a'].pop(0)
     assert _only(gt).message == ("gt.pkl: video 's/a', label 5: label outside the 2 "
                                  "entries of 'labels'")
 
 
 def test_empty_tube():
-    gt = _gt()
+    gt = hand_gt()
     gt['gttubes']['s/b'][1].append(np.zeros((0, 5)))
     assert _only(gt).message == ("gt.pkl: video 's/b', label 1 ('jump'), tube 1, "
                                  "field 'gttubes': empty tube (no frame)")
 
 
 def test_duplicated_frames():
-    gt = _gt()
+    gt = hand_gt()
     _tube(gt)[1, 0] = 1
     assert "tube 0, field 'frame': duplicated frames [1]" in _only(gt).message
 
 
 def test_wrong_tube_shape():
-    gt = _gt()
+    gt = hand_gt()
     gt['gttubes']['s/a'][0][0] = np.zeros((3, 4))
     assert 'expected an array (T, 5)' in _only(gt).message
 
 
 def test_split_video_absent_from_gttubes():
-    gt = _gt()
+    gt = hand_gt()
     gt['test_videos'] = [['s/b', 's/c']]
     e = _only(gt)
     assert e.message == ("gt.pkl: video 's/c': listed in 'test_videos' but absent from "
@@ -269,13 +262,13 @@ def test_split_video_absent_from_gttubes():
 
 
 def test_video_without_resolution():
-    gt = _gt()
+    gt = hand_gt()
     del gt['resolution']['s/a']
     assert _only(gt).message == "gt.pkl: video 's/a': in 'gttubes' but missing from 'resolution'"
 
 
 def test_load_gt_raises_first_error_one_line(tmp_path):
-    gt = _gt()
+    gt = hand_gt()
     _tube(gt)[1, 3] = 5
     _tube(gt, 's/b')[:, 0] = [98, 99, 100]
     with pytest.raises(StadError) as e:
@@ -290,7 +283,7 @@ def test_check_cli_exit_codes_and_videos(tmp_path, tiny_dataset):
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
     assert '0 errors' in r.stdout
-    gt = _gt()
+    gt = hand_gt()
     _tube(gt)[1, 3] = 5
     r = subprocess.run(cmd + [_dump(gt, tmp_path / 'gt.pkl')], capture_output=True, text=True)
     assert r.returncode == 1 and 'x2 < x1' in r.stdout and '1 errors' in r.stdout

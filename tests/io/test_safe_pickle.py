@@ -7,19 +7,11 @@ import pickletools
 import numpy as np
 import pytest
 import torch
+from gt_helpers import hand_gt
 
 import stad  # noqa: F401  (compat fixes before mmaction is imported)
 from stad.errors import StadError
 from stad.io.safe_pickle import UnsafePickleError, load_pickle
-
-
-def _gt():
-    """Two labels, one val video 's/b' of 10 frames at 200x100 (w x h)."""
-    tube = np.array([[1, 10, 10, 50, 90], [2, 12, 10, 52, 90], [3, 14, 10, 54, 90]], np.float32)
-    return dict(labels=['run', 'jump'], train_videos=[['s/a']], test_videos=[['s/b']],
-                nframes={'s/a': 10, 's/b': 10},
-                resolution={'s/a': (100, 200), 's/b': (100, 200)},
-                gttubes={'s/a': {0: [tube]}, 's/b': {1: [tube.copy()]}})
 
 
 def _dump(obj, path, **kwargs):
@@ -79,7 +71,7 @@ def test_mim_test_dump_loads_as_detections(tmp_path):
     path = _mim_test_dump(tmp_path / 'results.pkl')
     # the dump really holds pickled tensors (their storages as torch.save bytes)
     assert {'torch._utils _rebuild_tensor_v2', 'torch.storage _load_from_bytes'} <= _globals(path)
-    dets = load_detections(path, _gt())
+    dets = load_detections(path, hand_gt())
     # video_index, frame, label, score, x1, y1, x2, y2 in pixels of the 200x100 video
     np.testing.assert_allclose(dets, [[0, 3, 0, 0.7, 20, 20, 100, 60],
                                       [0, 3, 1, 0.9, 0, 0, 50, 50]], rtol=1e-6)
@@ -132,10 +124,10 @@ def _readers(tmp_path):
     from stad.data.gt import load_gt, read_gt_pickle
     from stad.io.detections import load_detections
     from stad.io.proposals import load_proposals
-    gt = _gt()
+    gt = hand_gt()
     return {
-        'read_gt_pickle': (read_gt_pickle, lambda e: dict(_gt(), labels=[e])),
-        'load_gt': (load_gt, lambda e: dict(_gt(), labels=[e])),
+        'read_gt_pickle': (read_gt_pickle, lambda e: dict(hand_gt(), labels=[e])),
+        'load_gt': (load_gt, lambda e: dict(hand_gt(), labels=[e])),
         'load_proposals': (load_proposals, lambda e: {'s/b,0003': e}),
         'load_detections': (lambda p: load_detections(p, gt),
                             lambda e: [dict(video_id='s/b', timestamp=3, pred_instances=e)]),
@@ -174,7 +166,7 @@ def test_multisports_dataset_reads_a_good_proposal_file(tmp_path):
 def test_cli_eval_refuses_code_in_one_line(tmp_path, capsys):
     from stad.cli import main
     marker = tmp_path / 'pwned'
-    gt = _dump(_gt(), tmp_path / 'gt.pkl')
+    gt = _dump(hand_gt(), tmp_path / 'gt.pkl')
     evil = _dump([dict(video_id='s/b', timestamp=3, pred_instances=_Evil(marker))],
                  tmp_path / 'evil.pkl')
     assert main(['eval', '--gt', gt, '--dets', evil]) == 2
