@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -56,6 +56,8 @@ class DemoOptions:
             default stride is about the 30 frames of mmdet's ByteTrack configs).
         track_init_thr: detector score a person needs to start a track; boxes the
             tracker does not follow are still drawn, with an ID of their own.
+        label_window: keyframes of a track whose class scores are averaged for the
+            labels drawn (:func:`smooth_track_actions`; 1: each keyframe alone).
     """
 
     det_score_thr: float = 0.5
@@ -68,6 +70,7 @@ class DemoOptions:
     tracker: str = 'bytetrack'
     track_buffer: int = 4
     track_init_thr: float = 0.7
+    label_window: int = 3
 
     def __post_init__(self):
         if self.tracker not in TRACKERS:
@@ -77,7 +80,7 @@ class DemoOptions:
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise StadError(f'{name} must be in [0, 1], got {getattr(self, name)}')
         for name in ('keyframe_stride', 'batch_size', 'topk', 'max_persons',
-                     'track_buffer'):
+                     'track_buffer', 'label_window'):
             if getattr(self, name) < 1:
                 raise StadError(f'{name} must be >= 1, got {getattr(self, name)}')
 
@@ -92,7 +95,9 @@ class KeyframeResult:
         det_scores: ``(N,)`` detector scores.
         track_ids: ``(N,)`` int64 track IDs (>= 1, stable across keyframes).
         actions: per box, up to ``topk`` ``(label name, score)`` pairs above the action
-            threshold, best first.
+            threshold, best first (from the track-smoothed scores, see
+            :func:`smooth_track_actions`).
+        scores: ``(N, C)`` float32 class probabilities of the box on this keyframe alone.
     """
 
     frame_index: int
@@ -100,6 +105,7 @@ class KeyframeResult:
     det_scores: np.ndarray
     track_ids: np.ndarray
     actions: tuple
+    scores: np.ndarray | None = None
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -181,7 +187,30 @@ def predict_video(source: VideoFrames, detector: Any, action_model: Any, *,
                     frame_index=int(k), boxes=b, det_scores=det_scores,
                     # keyframe number, not video frame: see stad.apis.tracking
                     track_ids=tracker.update(b, det_scores, frame_index=i),
-                    actions=top_actions(sc, label_map, thr=options.action_score_thr,
-                                        topk=options.topk)))
+                    actions=(), scores=sc))
             bar.update(len(batch))
-    return results
+    return smooth_track_actions(results, label_map, thr=options.action_score_thr,
+                                topk=options.topk, window=options.label_window)
+
+
+def smooth_track_actions(results: Sequence[KeyframeResult], label_map: Mapping[int, str], *,
+                         thr: float, topk: int, window: int) -> list[KeyframeResult]:
+    """Each box's actions from its person track's class scores averaged over ``window``
+    of the track's keyframes centred on this one (fewer at the track's ends), so that a
+    label does not flicker from keyframe to keyframe with one keyframe's clip; the whole
+    video's predictions are known before rendering, so the window looks ahead too.
+    ``window=1`` keeps each keyframe's own scores. The scores stay as they were."""
+    from dataclasses import replace
+    smoothed = [np.array(r.scores, dtype=np.float32, copy=True) for r in results]
+    if window > 1:
+        tracks: dict[int, list[tuple[int, int]]] = {}
+        for i, r in enumerate(results):
+            for j, t in enumerate(r.track_ids):
+                tracks.setdefault(int(t), []).append((i, j))
+        half = window // 2
+        for seq in tracks.values():
+            rows = np.stack([results[i].scores[j] for i, j in seq])
+            for n, (i, j) in enumerate(seq):
+                smoothed[i][j] = rows[max(0, n - half):n + half + 1].mean(axis=0)
+    return [replace(r, actions=top_actions(s, label_map, thr=thr, topk=topk))
+            for r, s in zip(results, smoothed)]

@@ -309,3 +309,28 @@ def test_demo_over_a_file_size_limit_exits_2_and_writes_no_video(tmp_path, tiny_
     assert p.stderr.strip().splitlines()[-1] == (
         f'stad demo: error: {out}: ffmpeg failed writing the video (killed by SIGXFSZ)')
     assert os.listdir(out.parent) == []  # no video under the final name, no temp
+
+
+def test_track_smoothed_labels_do_not_flicker():
+    """A person whose clip says 'wave' on one keyframe among 'walk's keeps 'walk' on the
+    screen; a real change of action (walk -> squat for good) still shows, once."""
+    from stad.apis.video import KeyframeResult, smooth_track_actions
+    labels = {0: 'walk', 1: 'wave', 2: 'squat'}
+    walk, wave, squat = [0.8, 0.15, 0.05], [0.3, 0.6, 0.1], [0.05, 0.15, 0.8]
+    per_keyframe = [walk, walk, wave, walk, walk, squat, squat, squat, squat]
+    results = [KeyframeResult(frame_index=8 * k, boxes=np.array([[10., 10., 50., 90.]]),
+                              det_scores=np.ones(1), track_ids=np.array([1]), actions=(),
+                              scores=np.array([s], np.float32))
+               for k, s in enumerate(per_keyframe)]
+
+    def shown(res):
+        return [r.actions[0][0][0] for r in res]
+
+    def changes(names):
+        return sum(a != b for a, b in zip(names, names[1:]))
+
+    raw = shown(smooth_track_actions(results, labels, thr=0.3, topk=1, window=1))
+    smooth = shown(smooth_track_actions(results, labels, thr=0.3, topk=1, window=3))
+    assert changes(raw) == 3 and raw[2] == 'wave'  # walk wave walk ... squat
+    assert changes(smooth) == 1 and smooth[:4] == ['walk'] * 4 and smooth[-3:] == ['squat'] * 3
+    assert np.allclose(results[2].scores, [wave])  # the keyframe's own scores are kept
