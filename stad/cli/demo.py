@@ -1,6 +1,7 @@
 """``stad demo VIDEO OUT.mp4``: detect people, predict and track their actions, render a video."""
 from __future__ import annotations
 
+from stad.apis.tracking import TRACKERS
 from stad.cli import add_models, sub_parser
 
 
@@ -24,7 +25,7 @@ def register(sub) -> None:
     p.add_argument('--action-score-thr', type=float, default=0.5,
                    help='show actions scoring > this ')
     p.add_argument('--topk', type=int, default=3, help='at most this many actions a person')
-    p.add_argument('--tracker', default='bytetrack', choices=['bytetrack', 'ocsort'],
+    p.add_argument('--tracker', default='bytetrack', choices=TRACKERS,
                    help="person tracker (mmdet's)")
     p.add_argument('--track-buffer', type=int, default=4,
                    help='keyframes a track may go unseen before it is dropped')

@@ -29,7 +29,7 @@ def register(sub) -> None:
 
 def _run(args) -> int:
     from stad.tasks.predict import predict
-    dets = predict(args.config, args.checkpoint, args.data_root, args.out,
+    dets, _ = predict(args.config, args.checkpoint, args.data_root, args.out,
                    proposal_file=args.proposals, frames=args.frames, device=args.device,
                    progress=not args.quiet)
     print(f'{args.out}: {len(dets)} detections')

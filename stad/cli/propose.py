@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 
+from stad.apis.tracking import TRACKERS
 from stad.cli import add_data_root, add_models, sub_parser
 
 
@@ -34,7 +35,7 @@ def register(sub) -> None:
     p.add_argument('--stride', type=int, default=1,
                    help='other splits (val; all without ground truth): frames 1, 1+S, ...')
     p.add_argument('--batch-size', type=int, default=8, help='frames per forward pass')
-    p.add_argument('--tracker', default='bytetrack', choices=['bytetrack', 'ocsort'],
+    p.add_argument('--tracker', default='bytetrack', choices=TRACKERS,
                    help="person tracker whose ids go into the tracks sidecar (mmdet's)")
     p.add_argument('--device', default='cpu', help="torch device ('cpu', 'cuda:0')")
     p.set_defaults(func=_run)

@@ -1,6 +1,7 @@
 """``stad run``: the whole pipeline (what ``make run`` calls)."""
 from __future__ import annotations
 
+from stad.apis.tracking import TRACKERS
 from stad.cli import sub_parser
 
 
@@ -33,7 +34,7 @@ def register(sub) -> None:
     p.add_argument('--eval-mode', default=d.eval_mode,
                    choices=['all_frames', 'annotated_frames', 'all', 'annotated'],
                    help='frames the evaluation counts (see stad eval --mode)')
-    p.add_argument('--tracker', default=d.tracker, choices=['bytetrack', 'ocsort'],
+    p.add_argument('--tracker', default=d.tracker, choices=TRACKERS,
                    help="person tracker of the proposals (mmdet's)")
     p.add_argument('--linker', default=d.linker, choices=['tracks', 'moc'],
                    help="video-mAP tubes: from the person tracks, or linked per class "

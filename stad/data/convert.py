@@ -105,17 +105,19 @@ def to_ava_csv(gt: Mapping, split: str) -> str:
     return format_rows(ava_rows(gt, split))
 
 
-def convert_gt(layout: DataLayout, gt_file: str | None = None) -> dict[str, str]:
+def convert_gt(layout: DataLayout, gt_file: str | None = None, *,
+               gt: Mapping | None = None) -> dict[str, str]:
     """Write COCO json and AVA csv per split and the label map (all atomically).
 
     Args:
         layout: dataset root whose ``annotations/`` receives the files.
         gt_file: ground truth to convert; default ``layout.gt_file``.
+        gt: that ground truth, if the caller has loaded (and validated) it already.
 
     Returns:
         {description: path} of the files written.
     """
-    gt = load_gt(gt_file or layout.gt_file)
+    gt = gt if gt is not None else load_gt(gt_file or layout.gt_file)
     written = {}
     for split in SPLITS:
         coco = to_coco(gt, split)

@@ -488,5 +488,8 @@ def frame_boxes(gt: dict, video: str) -> dict[int, list[tuple[int, int, np.ndarr
 
 def annotated_frames(gt: dict, videos=None) -> dict[str, set[int]]:
     """1-based frames that hold at least one ground-truth box, per video."""
-    return {video: set(frame_boxes(gt, video)) for video in gt['gttubes']
+    # straight from the tubes' frame columns: frame_boxes would clip and sort every box
+    return {video: {int(f) for tubes in by_label.values() for tube in tubes
+                    for f in np.asarray(tube)[:, 0]}
+            for video, by_label in gt['gttubes'].items()
             if videos is None or video in videos}

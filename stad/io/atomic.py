@@ -122,6 +122,27 @@ def atomic_dump_pickle(obj: Any, path: str) -> None:
         pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
 
 
+def check_writable(out: str) -> None:
+    """Refuse, before any work, an output path that could not be written at the end: a
+    directory, or in a folder that cannot be created or written. Nothing is created.
+
+    Raises:
+        StadError: one line naming ``out``.
+    """
+    if os.path.isdir(out):
+        raise StadError(f'{out}: output is a directory')
+    folder = os.path.dirname(os.path.abspath(out))
+    existing = folder
+    while not os.path.exists(existing):  # the nearest folder that exists
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise StadError(f'{out}: cannot create the output folder {folder} '
+                        f'({existing} is not a folder)')
+    if not os.access(existing, os.W_OK | os.X_OK):
+        what = 'output folder' if existing == folder else 'folder'
+        raise StadError(f'{out}: cannot write the {what} {existing} (permission denied)')
+
+
 def savefig_atomic(fig, path: str) -> None:
     """Save a matplotlib figure as PNG to ``path`` atomically."""
     with atomic_path(path) as tmp:

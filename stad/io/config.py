@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 
 from stad.errors import StadError
+from stad.io.checkpoint import one_line
 
 
 def read_config(path: str, what: str = 'config'):
@@ -26,4 +27,4 @@ def read_config(path: str, what: str = 'config'):
         raise StadError(f'{path}: cannot read the {what} ({e.strerror or e}{where})') from None
     except Exception as e:  # what the config's code or its _base_ raised
         raise StadError(f'{path}: cannot load the {what} ({type(e).__name__}: '
-                        f'{" ".join(str(e).split())})') from None
+                        f'{one_line(e)})') from None

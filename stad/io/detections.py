@@ -168,8 +168,11 @@ def detections_from_mmaction(results: Sequence[Any], gt: dict, *, per_class: boo
     return check_detections(dets, gt, source=source)
 
 
-def load_detections(path: str, gt: dict, *, on_mmaction=None, **mmaction_kwargs) -> np.ndarray:
-    """Read detections in any format of the module docstring -> canonical ``(N, 8)``.
+def read_detections(path: str, gt: dict, *, on_mmaction=None, **mmaction_kwargs
+                    ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Read detections in any format of the module docstring, the file read once:
+    canonical ``(N, 8)`` and, for a format-1 file that has them, its ``(N,)`` track ids
+    (else ``None``).
 
     ``mmaction_kwargs`` (``per_class``, ``min_score``) apply to mmaction2 results.
     Read with stad's restricted loader; mmaction2 dumps hold tensors, so torch's tensor
@@ -178,7 +181,13 @@ def load_detections(path: str, gt: dict, *, on_mmaction=None, **mmaction_kwargs)
     obj = load_pickle(path, 'detections file', torch=True)
     if on_mmaction is not None and isinstance(obj, (list, tuple)):
         on_mmaction()  # format 3: the caller says how it scores them
-    return detections_from_object(obj, gt, source=path, **mmaction_kwargs)
+    dets = detections_from_object(obj, gt, source=path, **mmaction_kwargs)
+    return dets, _track_ids_of(obj, len(dets), path)
+
+
+def load_detections(path: str, gt: dict, **kwargs) -> np.ndarray:
+    """The ``(N, 8)`` detections of :func:`read_detections`."""
+    return read_detections(path, gt, **kwargs)[0]
 
 
 def detections_from_object(obj: Any, gt: dict, *, source: str = 'detections',
@@ -215,10 +224,13 @@ def _check_track_ids(ids, n: int, source: str) -> np.ndarray:
     return ids.astype(np.int64)
 
 
+def _track_ids_of(obj, n: int, source: str) -> np.ndarray | None:
+    if not (isinstance(obj, dict) and 'track_ids' in obj):
+        return None
+    return _check_track_ids(obj['track_ids'], n, source)
+
+
 def load_track_ids(path: str, n: int) -> np.ndarray | None:
     """The ``'track_ids'`` of a format-1 detections file (``None`` if it has none),
     checked against its ``n`` detections."""
-    obj = load_pickle(path, 'detections file', torch=True)
-    if not (isinstance(obj, dict) and 'track_ids' in obj):
-        return None
-    return _check_track_ids(obj['track_ids'], n, path)
+    return _track_ids_of(load_pickle(path, 'detections file', torch=True), n, path)

@@ -21,6 +21,7 @@ import pickle
 from typing import Any
 
 from stad.errors import StadError
+from stad.io.checkpoint import one_line
 
 _NUMPY_GLOBALS = {
     ('numpy', 'ndarray'), ('numpy', 'dtype'),
@@ -68,7 +69,7 @@ def _load_storage_from_bytes(data: bytes, source: str = '<bytes>'):
     """
     import torch
 
-    from stad.io.checkpoint import one_line, weights_only_refusal
+    from stad.io.checkpoint import weights_only_refusal
     try:
         return torch.load(io.BytesIO(data), map_location='cpu', weights_only=True)
     except pickle.UnpicklingError as e:
@@ -134,7 +135,7 @@ def loads(data: bytes, source: str = '<bytes>', *, torch: bool = False) -> Any:
     except Exception as e:  # truncated or not a pickle at all
         # one line whatever the exception says (torch's messages span lines)
         raise StadError(f'{source}: not a readable pickle ({type(e).__name__}: '
-                        f'{" ".join(str(e).split())})') from e
+                        f'{one_line(e)})') from e
 
 
 def load_pickle(path: str, what: str = 'pickle', *, torch: bool = False) -> Any:

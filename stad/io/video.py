@@ -80,6 +80,7 @@ class VideoFrames:
             raise StadError(f'{path}: video has no frames')
         self.fps = float(self._reader.get_avg_fps()) or 25.0
         self.height, self.width = self._reader[0].shape[:2]
+        self._reader.seek(0)  # stop decord's read-ahead (see read_batch)
         self.live_frames = 0
         self.peak_live_frames = 0
 

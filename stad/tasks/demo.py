@@ -16,6 +16,7 @@ from stad.apis.action import load_action_model
 from stad.apis.detect import FrameDetector, load_detector
 from stad.apis.video import DemoOptions, predict_video
 from stad.errors import StadError
+from stad.io.atomic import check_writable
 from stad.io.label_map import read_label_map
 from stad.io.video import VideoFrames, write_mp4
 from stad.progress import progress_bar
@@ -28,21 +29,10 @@ def check_output(out: str, video: str) -> None:
 
     Nothing is created: the folder is made when the video is written.
     """
-    if os.path.isdir(out):
-        raise StadError(f'{out}: output is a directory')
     if os.path.realpath(out) == os.path.realpath(video) or (
             os.path.exists(out) and os.path.exists(video) and os.path.samefile(out, video)):
         raise StadError(f'{out}: output is the input video')
-    folder = os.path.dirname(os.path.abspath(out))
-    existing = folder
-    while not os.path.exists(existing):  # the nearest folder that exists
-        existing = os.path.dirname(existing)
-    if not os.path.isdir(existing):
-        raise StadError(f'{out}: cannot create the output folder {folder} '
-                        f'({existing} is not a folder)')
-    if not os.access(existing, os.W_OK | os.X_OK):
-        what = 'output folder' if existing == folder else 'folder'
-        raise StadError(f'{out}: cannot write the {what} {existing} (permission denied)')
+    check_writable(out)
 
 
 def _ids(ids: list[int], limit: int = 10) -> str:

@@ -6,7 +6,7 @@ import os
 from stad.data.gt import load_gt
 from stad.evaluation.functional.multisports import evaluate_multisports
 from stad.evaluation.report import format_table, save_json, save_pr_curves
-from stad.io.detections import load_detections, load_track_ids
+from stad.io.detections import read_detections
 
 # Tubes for video-mAP: from the person tracks ('tracks', when the detections carry track
 # ids) or linked per class from per-frame detections ('moc', the MOC-detector linker);
@@ -64,7 +64,7 @@ def evaluate_files(gt_path: str, dets_path: str, *, mode: str = 'all_frames',
     """
     import sys
     gt = load_gt(gt_path)
-    dets = load_detections(dets_path, gt, per_class=per_class,
+    dets, ids = read_detections(dets_path, gt, per_class=per_class,
                            on_mmaction=lambda: print(
                                f'stad eval: {dets_path} holds mmaction2 results: scoring '
                                + ('one detection per box and class (--per-class)' if per_class
@@ -72,6 +72,6 @@ def evaluate_files(gt_path: str, dets_path: str, *, mode: str = 'all_frames',
                                        "mmaction2's MultiSportsMetric does; --per-class "
                                        'scores every class, as stad predict writes'),
                                file=sys.stderr))
-    ids = load_track_ids(dets_path, len(dets)) if linker != 'moc' else None
     return evaluate_and_write(gt, dets, mode=mode, out_dir=out_dir, exclude=exclude,
-                              min_tube_len=min_tube_len, linker=linker, track_ids=ids)
+                              min_tube_len=min_tube_len, linker=linker,
+                              track_ids=ids if linker != 'moc' else None)

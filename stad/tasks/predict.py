@@ -16,6 +16,7 @@ from stad.apis.action import ActionModel, load_action_model, predict_keyframes, 
 from stad.data.gt import load_gt
 from stad.errors import StadError
 from stad.evaluation.functional.multisports import check_mode
+from stad.io.atomic import check_writable
 from stad.io.ava_csv import read_keyframes
 from stad.io.detections import save_detections
 from stad.io.layout import GT_SPLIT_KEYS, DataLayout, parse_img_key, tracks_file
@@ -57,7 +58,7 @@ def predict_dataset(am: ActionModel, data_root: str, *, split: str = 'val',
                     proposal_file: str | None = None, frames: str = 'annotated_frames',
                     all_classes: bool = True, det_score: bool = True,
                     batch_size: int = 8, progress: bool = True,
-                    return_track_ids: bool = False):
+                    return_track_ids: bool = False, gt: dict | None = None):
     """Run the action model over a split's videos and proposals; detections for eval.
 
     Args:
@@ -86,6 +87,7 @@ def predict_dataset(am: ActionModel, data_root: str, *, split: str = 'val',
         batch_size: keyframes per forward pass.
         progress: show a progress bar over videos.
 
+        gt: ``data_root``'s ground truth if the caller has it loaded already.
         return_track_ids: also return the person track id of every row ``(N,)``
             (:func:`stad.io.proposals.load_tracks` of the proposal file's sidecar written
             by ``stad propose``; 0 where no track follows a box; ``None`` when the
@@ -107,7 +109,7 @@ def predict_dataset(am: ActionModel, data_root: str, *, split: str = 'val',
     except ValueError as e:
         raise StadError(str(e)) from None
     layout = DataLayout(data_root)
-    gt = load_gt(layout.gt_file)
+    gt = gt if gt is not None else load_gt(layout.gt_file)
     split_list = gt.get(GT_SPLIT_KEYS[split])
     if not split_list:
         raise StadError(f'{layout.gt_file}: no {GT_SPLIT_KEYS[split]} list')
@@ -184,17 +186,18 @@ def predict(config: str, checkpoint: str, data_root: str, out: str, *,
             input, default) or ``'annotated_frames'`` (the CSV's keyframes).
 
     Returns:
-        The ``(N, 8)`` detections written.
+        ``(dets, track_ids)`` as written: the ``(N, 8)`` detections and their ``(N,)``
+        track ids (``None`` without a tracks sidecar).
 
     Raises:
         StadError: missing files, a bad checkpoint, or an output folder that cannot be
             written (checked before any prediction).
     """
-    folder = os.path.dirname(os.path.abspath(out))
-    if os.path.isdir(out) or (os.path.exists(folder) and not os.access(folder, os.W_OK)):
-        raise StadError(f'{out}: cannot write the detections file here')
+    check_writable(out)
     am = load_action_model(config, checkpoint, device=device)
+    gt = load_gt(DataLayout(data_root).gt_file)
     dets, ids = predict_dataset(am, data_root, split='val', proposal_file=proposal_file,
-                                frames=frames, progress=progress, return_track_ids=True)
-    save_detections(out, load_gt(DataLayout(data_root).gt_file), dets, track_ids=ids)
-    return dets
+                                frames=frames, progress=progress, return_track_ids=True,
+                                gt=gt)
+    save_detections(out, gt, dets, track_ids=ids)
+    return dets, ids

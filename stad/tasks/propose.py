@@ -17,6 +17,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from stad.apis.detect import FrameDetector, ProposalOptions, detect_video, load_detector
+from stad.apis.tracking import check_tracker_options
 from stad.errors import StadError
 from stad.io.atomic import atomic_dump_pickle, atomic_write_text
 from stad.io.layout import VIDEO_EXT, DataLayout, tracks_file
@@ -135,6 +136,7 @@ def propose(config: str, checkpoint: str, root: str, *, work_dir: str,
     from stad.data.gt import load_gt
     from stad.evaluation.proposals import proposal_report
 
+    check_tracker_options(tracker)  # before any video is run, not after all of them
     layout = DataLayout(root)
     gt = load_gt(layout.gt_file) if os.path.isfile(layout.gt_file) else None
     by_split = _videos_by_split(layout, gt, splits)
@@ -153,7 +155,8 @@ def propose(config: str, checkpoint: str, root: str, *, work_dir: str,
         detector = FrameDetector(load_detector(config, checkpoint, device=device),
                                  score_thr=options.score_thr,
                                  max_per_frame=options.max_per_frame)
-        total = sum(-(-count_frames(layout.video_path(v)) // options.stride) for v in todo)
+        n_frames = {v: count_frames(layout.video_path(v)) for v in todo}
+        total = sum(-(-n // options.stride) for n in n_frames.values())
         with progress_bar(total=total, unit='frame', desc='propose', disable=not show_progress) as bar:
             for v in todo:
                 bar.set_postfix_str(v)
@@ -163,7 +166,7 @@ def propose(config: str, checkpoint: str, root: str, *, work_dir: str,
                                           batch_size=options.batch_size, progress=bar,
                                           stats=stats)
                 _warn_if_truncated(layout.video_path(v), stats['last_frame'],
-                                   count_frames(layout.video_path(v)), options.stride)
+                                   n_frames[v], options.stride)
                 atomic_dump_pickle(dict(signature=signature, video=v, detections=results[v]),
                                    cache[v])
 

@@ -163,7 +163,7 @@ def stage_data(o: RunOptions) -> dict:
             raise StadError(f'{o.data_root} holds a synthetic dataset of {n} videos ({n_val} '
                             f'val), not the {o.synth_videos} ({want_val} val) asked for: '
                             'delete it to generate a new one, or pass another --data-root')
-    convert_gt(lay)
+    convert_gt(lay, gt=gt)
     extract_frames(lay, frames='annotated', gt=gt)
     return dict(videos=len(gt['nframes']), labels=list(gt['labels']))
 
@@ -210,17 +210,16 @@ def stage_action_train(o: RunOptions) -> dict:
 def stage_eval(o: RunOptions) -> dict:
     """``stad predict`` on the val split, then frame-mAP and video-mAP."""
     from stad.data.gt import load_gt
-    from stad.io.detections import load_track_ids
     from stad.tasks.evaluate import evaluate_and_write
     from stad.tasks.predict import predict
     eval_dir = o.dir('eval')
     # every frame that has proposals: background frames count (official protocol)
     out = os.path.join(eval_dir, 'detections.pkl')
-    dets = predict(o.action_config, last_checkpoint(o.dir('action')), o.data_root, out,
-                   frames='all_frames')
+    dets, ids = predict(o.action_config, last_checkpoint(o.dir('action')), o.data_root, out,
+                        frames='all_frames')
     result, table = evaluate_and_write(
         load_gt(o.layout.gt_file), dets, mode=o.eval_mode, out_dir=eval_dir, linker=o.linker,
-        track_ids=load_track_ids(out, len(dets)) if o.linker == 'tracks' else None)
+        track_ids=ids if o.linker == 'tracks' else None)
     print(table)
     return dict(summary=result.summary(), mode=result.mode, linker=result.linker,
                 per_class=result.frame[0.5].ap if 0.5 in result.frame else {})

@@ -19,13 +19,15 @@ from stad.apis.video import KeyframeResult
 from stad.visualization.draw import draw_boxes
 
 
-def frame_boxes(results: Sequence[KeyframeResult], index: int
+def frame_boxes(results: Sequence[KeyframeResult], index: int,
+                keys: Sequence[int] | None = None
                 ) -> tuple[np.ndarray, np.ndarray, KeyframeResult | None, np.ndarray]:
     """Boxes to draw on frame ``index`` (0-based), per the module's interpolation rule.
 
     Args:
         results: keyframe results sorted by ``frame_index``.
         index: 0-based frame index.
+        keys: ``[r.frame_index for r in results]``, if the caller renders many frames.
 
     Returns:
         ``(boxes (N, 4) float pixels, track_ids (N,), source keyframe or None,
@@ -33,7 +35,7 @@ def frame_boxes(results: Sequence[KeyframeResult], index: int
     """
     if not results:
         return np.zeros((0, 4)), np.zeros(0, np.int64), None, np.zeros(0, np.int64)
-    keys = [r.frame_index for r in results]
+    keys = keys if keys is not None else [r.frame_index for r in results]
     i = bisect.bisect_right(keys, index) - 1
     if i < 0:  # before the first keyframe: hold its boxes
         i = 0
@@ -73,7 +75,8 @@ def render_frame(frame_rgb: np.ndarray, boxes: np.ndarray, track_ids: Sequence[i
 def annotate_frames(frames: Iterable[tuple[int, np.ndarray]],
                     results: Sequence[KeyframeResult]) -> Iterator[np.ndarray]:
     """Yield each ``(index, RGB frame)`` drawn with :func:`frame_boxes` + :func:`render_frame`."""
+    keys = [r.frame_index for r in results]  # once, not per frame
     for index, frame in frames:
-        boxes, ids, kp, rows = frame_boxes(results, index)
+        boxes, ids, kp, rows = frame_boxes(results, index, keys)
         caps = [caption(ids[j], kp.actions[rows[j]]) for j in range(len(ids))] if kp else []
         yield render_frame(frame, boxes, ids, caps)

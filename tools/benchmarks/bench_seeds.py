@@ -24,13 +24,13 @@ def main(argv=None) -> int:
     from stad.evaluation.functional.multisports import evaluate_multisports
     from stad.io.detections import load_detections
     from stad.tasks.run import RunOptions, stage_action_train, stage_eval
+    gt = load_gt(RunOptions(data_root=a.data_root).layout.gt_file)
     rows = []
     for seed in a.seeds:
         o = RunOptions(data_root=a.data_root, seed=seed, demo=False,
                        work_dir=f'{a.work_dir_prefix}{seed}')
         stage_action_train(o)
         tracks = stage_eval(o)['summary']
-        gt = load_gt(o.layout.gt_file)
         dets = load_detections(f'{o.dir("eval")}/detections.pkl', gt)
         moc = evaluate_multisports(gt, dets, mode='all_frames', linker='moc').summary()
         rows.append((seed, tracks, moc))

@@ -149,7 +149,7 @@ def annotated_frame_mask(gt: dict, dets: np.ndarray) -> np.ndarray:
 
 def select_mode(gt: dict, dets: np.ndarray, mode: str) -> np.ndarray:
     """The detections evaluated in ``mode`` (see the module docstring)."""
-    check_mode(mode)
+    mode = check_mode(mode)  # an old spelling counts as the mode it names
     dets = np.asarray(dets, dtype=np.float64).reshape(-1, 8)
     if mode == 'annotated_frames':
         return dets[annotated_frame_mask(gt, dets)]
@@ -547,6 +547,7 @@ def evaluate_multisports(gt: dict, dets: np.ndarray, *, mode: str = 'all_frames'
             only used by ``linker='tracks'``.
         linker_options: further keyword arguments of the linker function.
     """
+    mode = check_mode(mode)
     if linker not in LINKERS:
         raise ValueError(f'linker must be one of {LINKERS}, got {linker!r}')
     params = dict(linker_options or {})
