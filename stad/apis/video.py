@@ -1,14 +1,21 @@
 """Spatio-temporal action detection on one video, streaming: the prediction half of
 ``stad demo`` (rendering and writing: :mod:`stad.visualization.render`).
 
-Flow (:func:`predict_video`): keyframes every ``keyframe_stride`` frames, taken where
-the action model's whole clip window fits inside the video, are processed in batches of
-``batch_size``: the batch's keyframes are decoded and sent to the person detector
-(:class:`stad.apis.detect.FrameDetector`), then the clips around them go through the
-action model (:func:`stad.apis.action.predict_keyframes`, which decodes one clip at a
-time from the frame source), then the boxes are linked into tracks
-(:func:`stad.apis.tracking.make_tracker`: mmdet's ByteTrack or OC-SORT, one update per
-keyframe, numbered 0, 1, 2, ...).
+Flow (:func:`predict_video`): the person detector runs on every ``track_stride``-th
+frame (every frame by default), in batches of ``batch_size`` frames
+(:class:`stad.apis.detect.FrameDetector`), and each of these frames' boxes update the
+person tracker (:func:`stad.apis.tracking.make_tracker`: mmdet's ByteTrack or OC-SORT,
+one update per detected frame, numbered 0, 1, 2, ...). On keyframes, every
+``keyframe_stride`` frames where the action model's whole clip window fits inside the
+video, the clips around the boxes also go through the action model
+(:func:`stad.apis.action.predict_keyframes`, which decodes one clip at a time from the
+frame source). Tracking on every frame is what keeps one ID per person: from one
+keyframe to the next (8 frames) a walking person moves more than their width and a
+jumping jack changes the box's shape, so keyframe-only tracking split each true person
+of the synthetic videos into 2-5 tracks (``tests/apis/test_tracking.py``); and boxes
+are drawn from the first frame a track covers, not from the first keyframe. The labels
+drawn on a box are its track's action scores averaged over ``label_window`` of the
+track's keyframes around the nearest one (:func:`smooth_track_actions`).
 
 Memory does not grow with the video's length: frames are decoded on demand from a
 :class:`VideoFrames` source (decord random access), which counts the decoded frames
@@ -41,9 +48,9 @@ class DemoOptions:
     Attributes:
         det_score_thr: keep person boxes scoring >= this.
         action_score_thr: show actions scoring > this (upstream's demo uses ``>``).
-        keyframe_stride: frames between keyframes (mmaction2 demo's
-            ``--predict-stepsize``).
-        batch_size: keyframes per detector / action model forward pass.
+        keyframe_stride: frames between keyframes, where the action model runs
+            (mmaction2 demo's ``--predict-stepsize``); a multiple of ``track_stride``.
+        batch_size: frames per detector / keyframes per action model forward pass.
         topk: at most this many actions per person, best first.
         max_persons: at most this many people per keyframe (best detector scores).
         det_cat_id: detector class index of 'person'; ``None`` = looked up by name
@@ -52,8 +59,10 @@ class DemoOptions:
             :mod:`stad.apis.tracking`). ByteTrack links boxes that overlap less from
             one keyframe to the next (IoU x score > 0.1, OC-SORT wants 0.3), which
             large strides need: someone walking moves a good part of their width.
-        track_buffer: keyframes a track may go unseen before it is dropped (4 at the
-            default stride is about the 30 frames of mmdet's ByteTrack configs).
+        track_stride: frames between the person detections that feed the tracker (1:
+            every frame, the default; larger is faster and breaks more tracks).
+        track_buffer: tracker updates a track may go unseen before it is dropped (30
+            at ``track_stride`` 1: the 30 frames of mmdet's ByteTrack configs).
         track_init_thr: detector score a person needs to start a track; boxes the
             tracker does not follow are still drawn, with an ID of their own.
         label_window: keyframes of a track whose class scores are averaged for the
@@ -68,7 +77,8 @@ class DemoOptions:
     max_persons: int = 10
     det_cat_id: int | None = None
     tracker: str = 'bytetrack'
-    track_buffer: int = 4
+    track_stride: int = 1
+    track_buffer: int = 30
     track_init_thr: float = 0.7
     label_window: int = 3
 
@@ -80,25 +90,33 @@ class DemoOptions:
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise StadError(f'{name} must be in [0, 1], got {getattr(self, name)}')
         for name in ('keyframe_stride', 'batch_size', 'topk', 'max_persons',
-                     'track_buffer', 'label_window'):
+                     'track_stride', 'track_buffer', 'label_window'):
             if getattr(self, name) < 1:
                 raise StadError(f'{name} must be >= 1, got {getattr(self, name)}')
+        if self.keyframe_stride % self.track_stride:
+            raise StadError(f'keyframe_stride ({self.keyframe_stride}) must be a multiple of '
+                            f'track_stride ({self.track_stride}): keyframes are tracked frames')
 
 
 @dataclass(frozen=True)
 class KeyframeResult:
-    """Predictions of one keyframe.
+    """Predictions of one tracked frame (a keyframe when it has ``scores``).
 
     Attributes:
-        frame_index: 0-based index of the keyframe in the decoded video.
+        frame_index: 0-based index of the frame in the decoded video.
         boxes: ``(N, 4)`` float32 x1, y1, x2, y2 in pixels of the video.
         det_scores: ``(N,)`` detector scores.
         track_ids: ``(N,)`` int64 track IDs (>= 1, stable across keyframes).
         actions: per box, up to ``topk`` ``(label name, score)`` pairs above the action
             threshold, best first (from the track-smoothed scores, see
             :func:`smooth_track_actions`).
-        scores: ``(N, C)`` float32 class probabilities of the box on this keyframe alone.
+        scores: ``(N, C)`` float32 class probabilities of the box on this keyframe alone;
+            ``None`` on a frame that was only detected and tracked.
     """
+
+    @property
+    def is_keyframe(self) -> bool:
+        return self.scores is not None
 
     frame_index: int
     boxes: np.ndarray
@@ -164,30 +182,35 @@ def predict_video(source: VideoFrames, detector: Any, action_model: Any, *,
     am.check_length(source.num_frames, source.path)
     keys = demo_keyframes(source.num_frames, clip_len=am.clip_len,
                           frame_interval=am.frame_interval, stride=options.keyframe_stride)
+    step = options.track_stride
+    tracked = list(range((keys[0] if keys else 0) % step, source.num_frames, step))
+    keyset = set(keys)
     limit = np.array([source.width, source.height] * 2, dtype=np.float32)
     tracker = make_tracker(options.tracker, buffer=options.track_buffer,
                            init_thr=options.track_init_thr)
     results = []
-    with progress_bar(total=len(keys), desc='demo: detect + act', unit='keyframe',
-              disable=not progress) as bar:
-        for s in range(0, len(keys), options.batch_size):
-            batch = keys[s:s + options.batch_size]
+    with progress_bar(total=len(tracked), desc='demo: detect + track + act', unit='frame',
+                      disable=not progress) as bar:
+        for s in range(0, len(tracked), options.batch_size):
+            batch = tracked[s:s + options.batch_size]
             rgb = source.frames(batch)
             dets = detector([np.ascontiguousarray(f[..., ::-1]) for f in rgb])  # RGB->BGR
             del rgb  # the clips are decoded again, one at a time, by the action API
             # pixel boxes, clipped to the frame (the action head pools inside it)
             boxes = [np.clip(d[:options.max_persons, :4], 0, limit).astype(np.float32)
                      for d in dets]
-            scores = predict_keyframes(am, source, [k + 1 for k in batch], boxes,
-                                       normalized=False, batch_size=options.batch_size,
-                                       video=os.path.basename(source.path))
-            for i, (k, d, b, sc) in enumerate(zip(batch, dets, boxes, scores), s):
+            kf = [j for j, f in enumerate(batch) if f in keyset]
+            scores = dict(zip(kf, predict_keyframes(
+                am, source, [batch[j] + 1 for j in kf], [boxes[j] for j in kf],
+                normalized=False, batch_size=options.batch_size,
+                video=os.path.basename(source.path)))) if kf else {}
+            for j, (f, d, b) in enumerate(zip(batch, dets, boxes)):
                 det_scores = d[:len(b), 4].copy()
                 results.append(KeyframeResult(
-                    frame_index=int(k), boxes=b, det_scores=det_scores,
-                    # keyframe number, not video frame: see stad.apis.tracking
-                    track_ids=tracker.update(b, det_scores, frame_index=i),
-                    actions=(), scores=sc))
+                    frame_index=int(f), boxes=b, det_scores=det_scores,
+                    # update number, not video frame: see stad.apis.tracking
+                    track_ids=tracker.update(b, det_scores, frame_index=s + j),
+                    actions=(), scores=scores.get(j)))
             bar.update(len(batch))
     return smooth_track_actions(results, label_map, thr=options.action_score_thr,
                                 topk=options.topk, window=options.label_window)
@@ -196,21 +219,34 @@ def predict_video(source: VideoFrames, detector: Any, action_model: Any, *,
 def smooth_track_actions(results: Sequence[KeyframeResult], label_map: Mapping[int, str], *,
                          thr: float, topk: int, window: int) -> list[KeyframeResult]:
     """Each box's actions from its person track's class scores averaged over ``window``
-    of the track's keyframes centred on this one (fewer at the track's ends), so that a
-    label does not flicker from keyframe to keyframe with one keyframe's clip; the whole
-    video's predictions are known before rendering, so the window looks ahead too.
-    ``window=1`` keeps each keyframe's own scores. The scores stay as they were."""
+    of the track's keyframes centred on the one nearest this frame (fewer at the
+    track's ends), so that a label does not flicker from keyframe to keyframe with one
+    keyframe's clip; the whole video's predictions are known before rendering, so the
+    window looks ahead too. ``window=1`` keeps each keyframe's own scores; a track with
+    no keyframe gets no actions. The scores stay as they were."""
     from dataclasses import replace
-    smoothed = [np.array(r.scores, dtype=np.float32, copy=True) for r in results]
-    if window > 1:
-        tracks: dict[int, list[tuple[int, int]]] = {}
-        for i, r in enumerate(results):
+    tracks: dict[int, list[tuple[int, int]]] = {}  # track -> its keyframe boxes, in time
+    for i, r in enumerate(results):
+        if r.is_keyframe:
             for j, t in enumerate(r.track_ids):
                 tracks.setdefault(int(t), []).append((i, j))
-        half = window // 2
-        for seq in tracks.values():
-            rows = np.stack([results[i].scores[j] for i, j in seq])
-            for n, (i, j) in enumerate(seq):
-                smoothed[i][j] = rows[max(0, n - half):n + half + 1].mean(axis=0)
-    return [replace(r, actions=top_actions(s, label_map, thr=thr, topk=topk))
-            for r, s in zip(results, smoothed)]
+    half = max(window, 1) // 2
+    smoothed, when = {}, {}
+    for t, seq in tracks.items():
+        rows = np.stack([results[i].scores[j] for i, j in seq]).astype(np.float32)
+        cs = np.concatenate([np.zeros((1, rows.shape[1]), np.float32), np.cumsum(rows, 0)])
+        n = np.arange(len(seq))
+        lo, hi = np.maximum(n - half, 0), np.minimum(n + half + 1, len(seq))
+        smoothed[t] = (cs[hi] - cs[lo]) / (hi - lo)[:, None]
+        when[t] = np.array([results[i].frame_index for i, _ in seq])
+    out = []
+    for r in results:
+        acts = []
+        for t in r.track_ids.tolist():
+            if t not in smoothed:
+                acts.append(())
+                continue
+            k = int(np.argmin(np.abs(when[t] - r.frame_index)))  # the nearest keyframe
+            acts.append(top_actions(smoothed[t][k:k + 1], label_map, thr=thr, topk=topk)[0])
+        out.append(replace(r, actions=tuple(acts)))
+    return out

@@ -29,6 +29,8 @@ SUBCOMMANDS = [
     'run',
     'check',
     'synth',
+    'import_',
+    'export',
     'convert',
     'frames',
     'train',
@@ -36,6 +38,7 @@ SUBCOMMANDS = [
     'proposal_report',
     'predict',
     'eval',
+    'eval_videos',
     'demo',
 ]
 

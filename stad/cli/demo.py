@@ -27,14 +27,18 @@ def register(sub) -> None:
     p.add_argument('--topk', type=int, default=3, help='at most this many actions a person')
     p.add_argument('--tracker', default='bytetrack', choices=TRACKERS,
                    help="person tracker (mmdet's)")
-    p.add_argument('--track-buffer', type=int, default=4,
-                   help='keyframes a track may go unseen before it is dropped')
+    p.add_argument('--track-stride', type=int, default=1,
+                   help='detect and track people on every N-th frame (1: every frame, which '
+                        'keeps one ID per person; the action model runs on keyframes only)')
+    p.add_argument('--track-buffer', type=int, default=30,
+                   help='tracked frames a track may go unseen before it is dropped')
     p.add_argument('--label-window', type=int, default=3,
                    help="keyframes of a person's track whose action scores are averaged "
                         'for the labels drawn (1: every keyframe on its own)')
     p.add_argument('--keyframe-stride', '--predict-stepsize', dest='keyframe_stride',
                    type=int, default=8, help='frames between keyframes ')
-    p.add_argument('--batch-size', type=int, default=4, help='keyframes per forward pass')
+    p.add_argument('--batch-size', type=int, default=4,
+                   help='frames per detector pass, keyframes per action model pass')
     p.add_argument('--out-fps', type=positive_float,
                    help="output frame rate (default: the video's / --output-stride)")
     p.add_argument('--output-stride', type=int, default=1,
@@ -67,8 +71,8 @@ def _run(args) -> int:
                           action_score_thr=args.action_score_thr,
                           keyframe_stride=args.keyframe_stride, batch_size=args.batch_size,
                           topk=args.topk, det_cat_id=args.det_cat_id,
-                          tracker=args.tracker, track_buffer=args.track_buffer,
-                          label_window=args.label_window)
+                          tracker=args.tracker, track_stride=args.track_stride,
+                          track_buffer=args.track_buffer, label_window=args.label_window)
     s = run_demo(args.video, args.out, det_config=args.det_config,
                  det_checkpoint=args.det_checkpoint, config=args.config,
                  checkpoint=args.checkpoint, label_map=args.label_map, options=options,

@@ -22,6 +22,17 @@ def register(sub) -> None:
                         'iteration-based LR schedule stretched to them')
     p.add_argument('--no-val', dest='validate', action='store_false',
                    help='no validation during training')
+    p.add_argument('--data-root', metavar='ROOT',
+                   help="an action model's classes (num_classes, topk, class_names) from "
+                        "this dataset's label set, and its videos' frame rate for "
+                        '--window-seconds')
+    p.add_argument('--window-seconds', type=float, metavar='S',
+                   help="prediction window (Create ML's): the action model's clip covers S "
+                        'seconds at the frame rate (sets SampleAVAFrames.frame_interval, '
+                        'keeps clip_len; the arithmetic is printed)')
+    p.add_argument('--fps', type=float,
+                   help="the videos' frame rate for --window-seconds (default: the median of "
+                        "--data-root's videos)")
     p.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
                    help='config overrides, as mim train takes them')
     p.set_defaults(func=_run)
@@ -37,6 +48,14 @@ def _run(args) -> int:
         config = config[1:]
     if len(config) != 1:
         raise StadError(f'expected one CONFIG, got {config}')
+    labels, fps = None, args.fps
+    if args.data_root:
+        from stad.tasks.train import dataset_labels_fps
+        labels, root_fps = dataset_labels_fps(args.data_root)
+        fps = fps or root_fps
+    if args.window_seconds is not None and fps is None:
+        raise StadError('--window-seconds needs --fps or --data-root (its videos\' frame rate)')
     train(config[0], work_dir=args.work_dir, resume=args.resume,
-          cfg_options=args.cfg_options, iters=args.iters, validate=args.validate)
+          cfg_options=args.cfg_options, iters=args.iters, validate=args.validate,
+          labels=labels, window_seconds=args.window_seconds, fps=fps)
     return 0

@@ -3,6 +3,9 @@
 The schema (see docs/stack.md)::
 
     labels        list[str]                          class names; a label is its index
+    negative_labels list[str] (optional)             the negative class(es) (Create ML's):
+                                                     trained like any other, left out of
+                                                     the mean AP
     train_videos  [[video, ...]]                     one list of video ids (optional)
     test_videos   [[video, ...]]                     the val split
     nframes       {video: int}
@@ -214,6 +217,15 @@ def check_gt(gt: Any, source: str = '<ground truth>') -> GTReport:
     if not isinstance(labels, (list, tuple)) or not all(isinstance(x, str) for x in labels):
         rep.add(ERROR, "field 'labels': expected a list of class names", field='labels')
         labels = []
+    negative = gt.get('negative_labels', [])
+    if not isinstance(negative, (list, tuple)) or not all(isinstance(x, str) for x in negative):
+        rep.add(ERROR, "field 'negative_labels': expected a list of class names",
+                field='negative_labels')
+    else:
+        for name in negative:
+            if name not in labels:
+                rep.add(ERROR, f"field 'negative_labels': {name!r} is not in 'labels'",
+                        field='negative_labels')
     nframes = gt.get('nframes', {})
     resolution = gt.get('resolution', {})
     gttubes = gt.get('gttubes', {})

@@ -5,7 +5,7 @@
 
 What is in a video:
 
-* 1 to ``max_people`` articulated people (head, torso, two-segment arms and legs drawn
+* 1 (``hard``: 2) to ``max_people`` articulated people (head, torso, two-segment arms and legs drawn
   as jointed cv2 lines and ellipses, varied clothing colours and heights).
 * Each person walks in from an image edge (a ``walk`` tube), stops and performs one of
   ``jumping jack``, ``squat``, ``wave`` for 2-3 cycles (that action's tube), most often
@@ -20,7 +20,8 @@ What is in a video:
   covers consecutive frames: when the visible share dips below that threshold in the
   middle of a walk (swinging limbs and camera jitter at the image edge), the walk
   becomes two tubes of the same person and label.
-* Box = tight bounds of the figure's drawn pixels (x2, y2 exclusive), in pixels.
+* Box = tight bounds of the figure's drawn pixels (x2, y2 exclusive), in pixels,
+  hidden ones included (see occlusion below).
 * Two sports (``gym``, ``yard``) with different textured backgrounds, per-frame noise
   and a small camera jitter (a global shift of a few pixels; boxes follow it).
 * Who is who: person ``k`` of a video (1-based, in plan order) has id ``k`` in
@@ -29,9 +30,39 @@ What is in a video:
   tubes (walk in, actions, walk out), ids unique within the video. The MultiSports
   ground truth has no room for it (tubes are per label); the videos and the ground
   truth pickle are the same with and without it.
+* Occlusion: people are drawn far (small) first, so a taller person hides whoever
+  they pass in front of. A box is still the tight bounds of *all* of that person's
+  drawn pixels (their whole figure inside the image, the hidden part included: drawn
+  on a mask of their own, before anyone in front), and occlusion never takes a frame
+  out of a tube (only the image edge does, by :data:`MIN_VISIBLE`): a partly hidden
+  person keeps their box, their tube and their id, as annotators box a person behind
+  another. The figures are thin, so nobody is ever entirely hidden in practice (16
+  hard videos, seed 0, 320x240: 10% of the boxes have over 30% of their pixels
+  hidden, 4% over half, 0.1% over 95%, none all).
+
+Presets (``preset=``, ``stad synth --preset``; :data:`PRESETS`):
+
+* ``default``: as above; 1-3 people; people walk in from a random edge to a place of
+  their own and out at a random edge, so crossings are occasional.
+* ``hard``, where tracking matters: 2-5 people (``max_people`` defaults to 5);
+  crossing paths -- everyone walks in from, and back out to, the image edge on the far
+  side of their place (a place right of the middle is reached from the left), so every
+  walk passes the places of the others, in front of or behind them; walking about
+  twice as fast (strides twice as long, walks rounded to the nearest half cycle
+  instead of up: on 16 videos at 320x240, 16 px/frame on average instead of 7.6);
+  and a slow camera pan, the camera turning left or right at 0.5-1 px/frame, the same
+  for the whole video (on top of the jitter). Under the pan, positions are world positions: the
+  background is rendered wider by the pan's extent (``ceil(speed * (frames - 1)) + 1``
+  pixels) and cropped at the camera's position, people are drawn and boxed in image
+  coordinates (boxes follow the pan), a person enters at the image edge of their first
+  frame and stands where their place is (in the image) half-way through their actions,
+  drifting with the pan while they act. Actions, cycles, tubes, ids and the layout are
+  as in ``default``.
 
 Deterministic: the same arguments give an identical ground truth pickle and identical
-rendered frames (encoded bytes may depend on the encoder).
+rendered frames (encoded bytes may depend on the encoder). The ``default`` preset's
+plans, ground truth and frames are the same as before presets existed (pinned by
+``tests/data/test_synth.py``).
 """
 from __future__ import annotations
 
@@ -56,6 +87,45 @@ SECOND_ACTION_P = 0.7  # share of people who do a second stationary action
 SPORTS = ('gym', 'yard')
 MIN_VISIBLE = 0.3  # fraction of a person's full box that must be inside the image
 JITTER_PX = 4
+
+
+@dataclass(frozen=True)
+class Preset:
+    """What makes a synthetic set easy or hard to track (see the module docstring).
+
+    Attributes:
+        name: the preset's name (:data:`PRESETS`).
+        max_people: default of ``max_people`` (people per video, at most).
+        min_people: people per video, at least (capped by ``max_people``).
+        walk_speed: walking speed as a multiple of the default's (longer strides).
+        pan_px: range of the camera pan speed in pixels per frame (0: no pan).
+        crossing: walk in from, and back out to, the image edge on the far side of
+            where one acts, so that walks cross the others' places.
+    """
+
+    name: str
+    max_people: int
+    min_people: int = 1
+    walk_speed: float = 1.0
+    pan_px: tuple[float, float] = (0.0, 0.0)
+    crossing: bool = False
+
+
+#: the presets of :func:`synth` / ``stad synth --preset``
+PRESETS = {'default': Preset('default', max_people=3),
+           'hard': Preset('hard', max_people=5, min_people=2, walk_speed=2.0,
+                          pan_px=(0.5, 1.0), crossing=True)}
+
+
+def get_preset(name: str) -> Preset:
+    """The :class:`Preset` called ``name``.
+
+    Raises:
+        ValueError: unknown name.
+    """
+    if name not in PRESETS:
+        raise ValueError(f"preset must be one of {', '.join(PRESETS)}, got {name!r}")
+    return PRESETS[name]
 
 
 # ------------------------------------------------------------------------------ poses
@@ -251,6 +321,52 @@ def _plan_person(rng: np.random.Generator, action: int, w: int, n: int,
     return [s for s in segs if s.start < n]
 
 
+def _plan_person_crossing(rng: np.random.Generator, action: int, w: int, n: int,
+                          person: Person, start: int, slot: int, slots: int,
+                          cam, walk_speed: float) -> list[_Segment]:
+    """The hard preset's :func:`_plan_person`: walk in from the far side of one's place
+    (a place right of the middle is reached from the left edge, and the other way
+    round), act there, walk back out to the edge one came from, so that the walks cross
+    the places of the others; ``walk_speed`` times the default's speed.
+
+    Positions are world x: the camera's left edge is at world x ``cam(t)`` at frame
+    ``t`` (a pan), so a person enters at the image edge of their start frame and stands
+    at their place (image x) in the middle of their actions.
+    """
+    half_width = 0.35 * person.height
+    period = int(rng.integers(10, 17))
+    actions = [(action, int(rng.integers(2, 4)))]
+    if rng.uniform() < SECOND_ACTION_P:
+        second = int(rng.choice([a for a in STATIONARY if a != action]))
+        actions.append((second, int(rng.integers(2, 4))))
+    place = float(w * (0.15 + 0.7 * (slot + rng.uniform(0.25, 0.75)) / slots))
+    right = place > w / 2
+    stride = walk_speed * 0.75 * person.height  # pixels per walking cycle
+    half = period / 2
+
+    def walk_frames(dist):  # the nearest whole number of half cycles (at least one)
+        return int(round(max(1, round(abs(dist) / (stride / period) / half)) * half))
+
+    f_act = period * sum(c for _, c in actions)
+    x_in = cam(start) - half_width if right else cam(start) + w + half_width
+    f_in = walk_frames(place + cam(start) - x_in)
+    for _ in range(2):  # the place moves with the camera while one walks there
+        x_target = place + cam(start + f_in + f_act / 2)
+        f_in = walk_frames(x_target - x_in)
+    segs = [_Segment(WALK, start, start + f_in, x_in, x_target, period)]
+    t = start + f_in
+    for label, cycles in actions:
+        segs.append(_Segment(label, t, t + period * cycles, x_target, x_target, period))
+        t += period * cycles
+    f_out = 1
+    for _ in range(3):  # the exit edge moves with the camera while one walks out
+        x_out = (cam(t + f_out) - half_width if right
+                 else cam(t + f_out) + w + half_width)
+        f_out = walk_frames(x_out - x_target)
+    segs.append(_Segment(WALK, t, t + f_out, x_target, x_out, period))
+    return [s for s in segs if s.start < n]
+
+
 def _person_state(seg: _Segment, t: int) -> tuple[float, dict]:
     k = t - seg.start
     length = seg.end - seg.start
@@ -310,6 +426,7 @@ class VideoPlan:
     height: int
     frames: int
     actions: tuple  # stationary action of each person
+    preset: str = 'default'  # a key of PRESETS
 
 
 def render_video(plan: VideoPlan):
@@ -331,11 +448,23 @@ def render_video_with_ids(plan: VideoPlan):
         aligned with ``tubes[label]``; person ``k`` of ``plan.actions`` (0-based) has id
         ``k + 1``.
     """
-    # separate streams: the background and camera do not depend on the people
-    bg_rng, rng, cam_rng = (np.random.default_rng(s)
-                            for s in np.random.SeedSequence(plan.seed).spawn(3))
+    preset = get_preset(plan.preset)
+    # separate streams: the background and camera do not depend on the people (the
+    # fourth, the pan's, is drawn from only where the preset pans)
+    streams = np.random.SeedSequence(plan.seed).spawn(4)
+    bg_rng, rng, cam_rng = (np.random.default_rng(s) for s in streams[:3])
     w, h, n = plan.width, plan.height, plan.frames
-    big = _background(bg_rng, plan.sport, w + 2 * JITTER_PX, h + 2 * JITTER_PX)
+    pan_speed, pan_lo, pan_extent = 0.0, 0.0, 0
+    if preset.pan_px[1] > 0:
+        pan_rng = np.random.default_rng(streams[3])
+        pan_speed = float(pan_rng.uniform(*preset.pan_px)) * (1 if pan_rng.integers(2) else -1)
+        pan_lo = min(0.0, pan_speed * (n - 1))  # world x of the leftmost camera position
+        pan_extent = int(math.ceil(abs(pan_speed) * (n - 1))) + 1
+
+    def cam(t: float) -> float:  # world x of the image's left edge at frame t
+        return pan_speed * t
+
+    big = _background(bg_rng, plan.sport, w + 2 * JITTER_PX + pan_extent, h + 2 * JITTER_PX)
     people, plans, grounds = [], [], []
     slots = rng.permutation(len(plan.actions))
     for i, action in enumerate(plan.actions):
@@ -345,8 +474,12 @@ def render_video_with_ids(plan: VideoPlan):
         person = Person(height, colour(30, 255), colour(20, 200), skin, colour(0, 90))
         start = 0 if i == 0 else int(rng.integers(0, max(1, n // 3)))
         people.append(person)
-        plans.append(_plan_person(rng, action, w, n, person, start, int(slots[i]),
-                                  len(plan.actions)))
+        if preset.crossing:
+            plans.append(_plan_person_crossing(rng, action, w, n, person, start, int(slots[i]),
+                                               len(plan.actions), cam, preset.walk_speed))
+        else:
+            plans.append(_plan_person(rng, action, w, n, person, start, int(slots[i]),
+                                      len(plan.actions)))
         grounds.append(float(h * rng.uniform(0.8, 0.97)))
     order = np.argsort([p.height for p in people], kind='stable')  # far (small) first
     jit = np.zeros(2)
@@ -358,13 +491,17 @@ def render_video_with_ids(plan: VideoPlan):
     for t in range(n):
         jit = np.clip(0.7 * jit + cam_rng.normal(0, 1.3, 2), -JITTER_PX, JITTER_PX)
         dx, dy = int(round(jit[0])), int(round(jit[1]))
-        img = big[JITTER_PX + dy:JITTER_PX + dy + h, JITTER_PX + dx:JITTER_PX + dx + w].copy()
+        px = int(round(cam(t) - pan_lo))  # the pan, in whole pixels of the background
+        img = big[JITTER_PX + dy:JITTER_PX + dy + h,
+                  JITTER_PX + dx + px:JITTER_PX + dx + px + w].copy()
         for i in order:
             seg_i = next((j for j, s in enumerate(plans[i]) if s.start <= t < s.end), None)
             if seg_i is None:
                 continue
             x, pose = _person_state(plans[i][seg_i], t)
-            # the camera moves by (dx, dy): the background crop shifts by -(dx, dy)
+            # the camera moves by (dx, dy) (and pans): the background crop shifts by -(dx, dy)
+            if pan_extent:
+                x = x - (pan_lo + px)
             segs = _skeleton(people[i], pose, x - dx, grounds[i] - dy)
             mask[:] = 0
             _draw(img, people[i], segs, mask)
@@ -417,28 +554,40 @@ def _consecutive_runs(rows: list) -> list[list]:
 
 def plan_dataset(*, seed: int = 0, videos: int = 16, val_videos: int | None = None,
                  size: tuple[int, int] = (320, 240), frames: int = 80,
-                 max_people: int = 3) -> tuple[dict[str, VideoPlan], list[str], list[str]]:
+                 max_people: int | None = None, preset: str = 'default',
+                 ) -> tuple[dict[str, VideoPlan], list[str], list[str]]:
     """Plan every video: ``({video_id: plan}, train ids, val ids)``.
 
     The last ``val_videos`` videos (default ``max(1, videos // 4)``) form the val split;
     its first people cycle through the stationary actions so that, with >= 3 val
-    videos, the val split holds every class (walk is in every video).
+    videos, the val split holds every class (walk is in every video). ``max_people``
+    defaults to the preset's (:data:`PRESETS`: 3, hard 5); the hard preset puts at least
+    2 people in a video (when ``max_people`` allows).
+
+    Raises:
+        ValueError: fewer than 2 videos, ``val_videos`` not in ``1..videos - 1``,
+            ``max_people < 1``, or an unknown preset.
     """
+    p = get_preset(preset)
+    max_people = p.max_people if max_people is None else int(max_people)
     if videos < 2:
         raise ValueError('need at least 2 videos (one train, one val)')
     n_val = max(1, videos // 4) if val_videos is None else val_videos
     if not 1 <= n_val < videos:
         raise ValueError(f'val_videos must be in 1..{videos - 1}, got {n_val}')
+    if max_people < 1:
+        raise ValueError(f'max_people must be >= 1, got {max_people}')
     rng = np.random.default_rng(seed)
     w, h = size
     plans, train, val = {}, [], []
     for i in range(videos):
         sport = SPORTS[i % len(SPORTS)]
         vid = f'{sport}/{sport}_{i:03d}'
-        k = int(rng.integers(1, max_people + 1))
+        k = int(rng.integers(min(p.min_people, max_people), max_people + 1))
         first = STATIONARY[i % len(STATIONARY)]
         actions = (first,) + tuple(int(a) for a in rng.choice(STATIONARY, k - 1))
-        plans[vid] = VideoPlan(sport, int(rng.integers(2**31)), w, h, frames, actions)
+        plans[vid] = VideoPlan(sport, int(rng.integers(2**31)), w, h, frames, actions,
+                               p.name)
         (val if i >= videos - n_val else train).append(vid)
     return plans, train, val
 
@@ -488,7 +637,8 @@ def write_video(path: str, frames: list, fps: float = 25.0) -> None:
 
 def synth(root: str, *, seed: int = 0, videos: int = 16, val_videos: int | None = None,
           size: tuple[int, int] = (320, 240), frames: int = 80, fps: float = 25.0,
-          max_people: int = 3, progress: bool = True) -> DataLayout:
+          max_people: int | None = None, preset: str = 'default',
+          progress: bool = True) -> DataLayout:
     """Write the synthetic dataset under ``root`` (MultiSports layout), and the person
     identities of every video as MOT ground truth (:meth:`DataLayout.mot_gt`).
 
@@ -500,7 +650,9 @@ def synth(root: str, *, seed: int = 0, videos: int = 16, val_videos: int | None 
         size: (width, height) in pixels.
         frames: frames per video.
         fps: frame rate written in the mp4.
-        max_people: 1..max_people people per video.
+        max_people: 1..max_people people per video (default: the preset's, 3 or 5).
+        preset: ``'default'`` or ``'hard'`` (:data:`PRESETS`; the module docstring says
+            what the hard one changes).
         progress: print a progress bar.
 
     Returns:
@@ -508,7 +660,8 @@ def synth(root: str, *, seed: int = 0, videos: int = 16, val_videos: int | None 
     """
     layout = DataLayout(root)
     plans, train, val = plan_dataset(seed=seed, videos=videos, val_videos=val_videos,
-                                     size=size, frames=frames, max_people=max_people)
+                                     size=size, frames=frames, max_people=max_people,
+                                     preset=preset)
     gt = dict(labels=list(LABELS), train_videos=[train], test_videos=[val],
               nframes={}, resolution={}, gttubes={})
     t0 = time.time()

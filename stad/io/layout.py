@@ -33,6 +33,9 @@ SPLITS = ('train', 'val')
 GT_SPLIT_KEYS = {'train': 'train_videos', 'val': 'test_videos'}
 
 VIDEO_EXT = '.mp4'
+# containers the importers accept as source videos (other than mp4 re-encoded to mp4)
+VIDEO_EXTENSIONS = ('.mp4', '.mov', '.avi', '.m4v', '.mkv', '.webm', '.mpg', '.mpeg', '.ts',
+                    '.wmv')
 FRAME_TMPL = '{:05d}.jpg'  # rawframes/<sport>/<video>/00001.jpg, 1-based
 # Written into rawframes/<sport>/<video>/ after its last frame (stad.data.frames).
 FRAMES_DONE = '.frames_done.json'

@@ -126,7 +126,8 @@ def run_demo(video: str, out: str, *, det_config: str, det_checkpoint: str, conf
                             out, fps=fps, size=(source.width, source.height),
                             on_frame=lambda: bar.update(1))
     tracks = len({int(t) for r in results for t in r.track_ids})
-    return DemoSummary(out=out, frames_written=written, keyframes=len(results),
+    return DemoSummary(out=out, frames_written=written,
+                       keyframes=sum(r.is_keyframe for r in results),
                        boxes=sum(len(r.boxes) for r in results), tracks=tracks, fps=fps,
                        size=(source.width, source.height),
                        peak_live_frames=source.peak_live_frames)

@@ -52,6 +52,7 @@ class RunOptions:
     seed: int = 0  # synthetic data and both trainings
     synth_videos: int = 72
     synth_val_videos: int = 8
+    synth_preset: str = 'default'  # or 'hard' (stad synth --preset): crossings, pan, 5 people
     det_iters: int | None = None  # override the configs' training length
     action_iters: int | None = None
     propose_score_thr: float = 0.3
@@ -60,10 +61,34 @@ class RunOptions:
     tracker: str = 'bytetrack'  # person tracks of the proposals (stad.apis.tracking)
     linker: str = 'tracks'  # video-mAP tubes from those tracks, or 'moc' (stad eval --linker)
     demo: bool = True
+    # annotations to import into <work_dir>/data first (stad import), then train on them
+    source: str | None = None
+    source_format: str = 'auto'  # stad.data.formats.detect.SOURCE_FORMATS, or 'auto'
+    det_checkpoint: str | None = None  # a trained person detector: no det_train stage
+    negative_class: str | None = None  # Create ML sources
+    window_seconds: float | None = None  # the action clip's span (Create ML's window)
+
+    def __post_init__(self):
+        if self.source is not None:  # the imported dataset lives in the work dir
+            object.__setattr__(self, 'data_root', os.path.join(self.work_dir, 'data'))
+            if self.source_format == 'auto':
+                from stad.data.formats.detect import detect_format
+                object.__setattr__(self, 'source_format', detect_format(self.source))
 
     @property
     def layout(self) -> DataLayout:
         return DataLayout(self.data_root)
+
+    @property
+    def boxless(self) -> bool:
+        """A source without boxes (Create ML): a person detector labels it."""
+        return self.source is not None and self.source_format == 'createml'
+
+    @property
+    def det_data_root(self) -> str:
+        """Where the detector trains: the dataset, or for a source without boxes the
+        synthetic default (its people are what the detector must find)."""
+        return SYNTH_ROOT if self.boxless else self.data_root
 
     def dir(self, stage: str) -> str:
         """The stage's own folder under the work dir (``det``, ``action``, ...)."""
@@ -122,11 +147,11 @@ def cli_options(overrides: dict) -> str:
 
 
 def _train_stage(config: str, work_dir: str, overrides: dict, metric_keys: dict, *,
-                 iters: int | None, validate: bool = True) -> dict:
+                 iters: int | None, validate: bool = True, **train_kwargs) -> dict:
     from stad.tasks.train import train
     # train_cfg.max_iters comes with the overrides; iters also stretches the LR schedule
     runner = train(config, work_dir=work_dir, resume=True, cfg_options=overrides,
-                   iters=iters, quiet=True)
+                   iters=iters, quiet=True, **train_kwargs)
     rows = read_scalars(work_dir)
     out = {name: last_value(rows, key) for name, key in metric_keys.items()}
     if validate and metric_keys and any(v is None for v in out.values()):
@@ -142,6 +167,45 @@ def _train_stage(config: str, work_dir: str, overrides: dict, metric_keys: dict,
 
 # ---------------------------------------------------------------------------- stages
 
+def stage_import(o: RunOptions) -> dict:
+    """``stad import`` of ``o.source`` into ``<work_dir>/data`` (replacing it)."""
+    fmt, src, out = o.source_format, o.source, o.data_root
+    if fmt == 'multisports':
+        from stad.data.formats.common import probe_video, write_dataset
+        from stad.data.gt import load_gt
+        src_lay = DataLayout(src)
+        gt = load_gt(src_lay.gt_file)
+        infos = {v: probe_video(src_lay.video_path(v)) for v in gt['nframes']}
+        write_dataset(out, gt, infos, overwrite=True, source=src_lay.gt_file)
+        summary = None
+    elif fmt == 'cvat':
+        from stad.data.formats.cvat import import_cvat
+        summary = import_cvat(src, out, overwrite=True)
+    elif fmt == 'ava':
+        from stad.data.formats.ava import import_ava
+        summary = import_ava(src, out, overwrite=True)
+    elif fmt == 'createml':
+        from stad.tasks.autolabel import import_createml
+        summary = import_createml(src, out, det_config=o.det_config, det_checkpoint=det_checkpoint(o),
+                                  tracker=o.tracker, negative_class=o.negative_class,
+                                  overwrite=True)
+    else:
+        raise StadError(f'unknown source format {fmt!r}')
+    if summary is not None:
+        for line in summary.lines:
+            print(f'  {line}')
+        print(f'imported {summary.videos} videos, {summary.tubes} tubes, labels '
+              f'{", ".join(summary.labels)} from {src} ({fmt}) into {out}')
+    return dict(format=fmt, source=os.path.abspath(src),
+                **({} if summary is None else dict(videos=summary.videos, tubes=summary.tubes,
+                                                   labels=list(summary.labels))))
+
+
+def det_checkpoint(o: RunOptions) -> str:
+    """The person detector's weights: the given ones, or those det_train wrote."""
+    return o.det_checkpoint or last_checkpoint(o.dir('det'))
+
+
 def stage_data(o: RunOptions) -> dict:
     """Synthetic data if asked and absent, validation, COCO + CSV + label map, frames."""
     from stad.data.convert import convert_gt
@@ -149,12 +213,15 @@ def stage_data(o: RunOptions) -> dict:
     from stad.data.gt import load_gt
     lay = o.layout
     if not os.path.isfile(lay.gt_file):
+        if o.source is not None:
+            raise StadError(f'{lay.gt_file} missing: the import stage did not run')
         if not o.synthetic:
             raise StadError(f'ground truth not found: {lay.gt_file} (pass --synth to '
                             f'generate a synthetic dataset there)')
         from stad.data.synth import synth as make
         make(o.data_root, seed=o.seed, videos=o.synth_videos,
-             val_videos=min(o.synth_val_videos, max(1, o.synth_videos // 4)))
+             val_videos=min(o.synth_val_videos, max(1, o.synth_videos // 4)),
+             preset=o.synth_preset)
     gt = load_gt(lay.gt_file)
     if o.synthetic:  # made by an earlier run with other sizes? say so, do not train on it
         n, n_val = len(gt['nframes']), len(gt['test_videos'][0])
@@ -168,10 +235,15 @@ def stage_data(o: RunOptions) -> dict:
     return dict(videos=len(gt['nframes']), labels=list(gt['labels']))
 
 
+def stage_synth_for_det(o: RunOptions) -> dict:
+    """For a source without boxes: the synthetic default dataset the detector trains on."""
+    return stage_data(dataclasses.replace(o, source=None, data_root=SYNTH_ROOT, synth=True))
+
+
 def stage_det_train(o: RunOptions) -> dict:
     """Train the person detector (resumes from its latest checkpoint)."""
     return _train_stage(o.det_config, o.dir('det'),
-                        config_overrides('det', o.data_root, o.det_iters, o.seed),
+                        config_overrides('det', o.det_data_root, o.det_iters, o.seed),
                         {'bbox_AP50': 'coco/bbox_mAP_50', 'bbox_AP': 'coco/bbox_mAP'},
                         iters=o.det_iters)
 
@@ -180,7 +252,7 @@ def stage_propose(o: RunOptions) -> dict:
     """Person proposals for both splits and their recall."""
     from stad.apis.detect import ProposalOptions
     from stad.tasks.propose import propose
-    ckpt = last_checkpoint(o.dir('det'))
+    ckpt = det_checkpoint(o)
     out = {}
     # Training the action model only learns from proposals that overlap a ground-truth
     # box at IoU >= 0.9 (its assigner; ground truth is added as proposals too), so on
@@ -201,10 +273,13 @@ def stage_action_train(o: RunOptions) -> dict:
     # No validation inside training: the eval stage scores the model on every frame
     # with proposals right after (the config's own val runs on annotated keyframes
     # only and would cost a minute more).
+    from stad.tasks.train import dataset_labels_fps
+    labels, fps = dataset_labels_fps(o.data_root)
     return _train_stage(o.action_config, o.dir('action'),
                         {**config_overrides('action', o.data_root, o.action_iters, o.seed),
                          'train_cfg.val_begin': 10**9}, {}, iters=o.action_iters,
-                        validate=False)
+                        validate=False, labels=labels, window_seconds=o.window_seconds,
+                        fps=fps)
 
 
 def stage_eval(o: RunOptions) -> dict:
@@ -240,7 +315,7 @@ def stage_demo(o: RunOptions) -> dict:
                 key=lambda v: sum(len(t) for t in gt['gttubes'].get(v, {}).values()))
     out = os.path.join(o.dir('demo'), 'demo.mp4')
     summary = run_demo(lay.video_path(video), out, det_config=o.det_config,
-                       det_checkpoint=last_checkpoint(o.dir('det')), config=o.action_config,
+                       det_checkpoint=det_checkpoint(o), config=o.action_config,
                        checkpoint=last_checkpoint(o.dir('action')), label_map=lay.label_map,
                        options=DemoOptions(det_score_thr=0.5, action_score_thr=0.3))
     vr = open_video(out)
@@ -254,26 +329,49 @@ def stage_demo(o: RunOptions) -> dict:
 def build_stages(o: RunOptions) -> list[Stage]:
     """The pipeline's stages with the options each depends on and the files it makes."""
     lay = o.layout
-    stages = [
+    det_ckpt = o.det_checkpoint
+    det_stages = [] if det_ckpt else [
+        Stage('det_train', lambda: stage_det_train(o),
+              [os.path.join(o.dir('det'), 'last_checkpoint')],
+              # (keys only where they differ from a plain run: its records stay valid)
+              params=dict(config=o.det_config, iters=o.det_iters, seed=o.seed,
+                          **({'data_root': o.det_data_root} if o.boxless else {})),
+              clean=[o.dir('det')])]
+    import_stages = [] if o.source is None else [
+        Stage('import', lambda: stage_import(o), [lay.gt_file],
+              params=dict(source=os.path.abspath(o.source), format=o.source_format,
+                          negative_class=o.negative_class,
+                          detector=det_ckpt if o.boxless else None),
+              clean=[])]
+    if o.boxless:  # the detector labels the source: it comes first
+        synth = DataLayout(SYNTH_ROOT)
+        first = ([Stage('synth_for_det', lambda: stage_synth_for_det(o),
+                        [synth.gt_file, synth.coco('train'), synth.coco('val')], params={},
+                        clean=[])] if not det_ckpt else []) + det_stages + import_stages
+        det_stages = []
+    else:
+        first = import_stages
+    stages = first + [
         Stage('data', lambda: stage_data(o),
               [lay.gt_file, lay.coco('train'), lay.coco('val'), lay.csv('train'),
                lay.csv('val'), lay.label_map],
               # the seed makes the synthetic data only where there is none yet
               params=dict(data_root=o.data_root, synth=o.synthetic,
                           synth_videos=o.synth_videos,
-                          synth_val_videos=o.synth_val_videos),
+                          synth_val_videos=o.synth_val_videos,
+                          **({'synth_preset': o.synth_preset}
+                             if o.synth_preset != 'default' else {})),
               clean=[]),
-        Stage('det_train', lambda: stage_det_train(o),
-              [os.path.join(o.dir('det'), 'last_checkpoint')],
-              params=dict(config=o.det_config, iters=o.det_iters, seed=o.seed),
-              clean=[o.dir('det')]),
+        *det_stages,
         Stage('propose', lambda: stage_propose(o), [lay.proposals('train'), lay.proposals('val')],
               params=dict(score_thr=o.propose_score_thr,
                           train_stride=o.propose_train_stride, tracker=o.tracker),
               clean=[o.dir('propose')]),
         Stage('action_train', lambda: stage_action_train(o),
               [os.path.join(o.dir('action'), 'last_checkpoint')],
-              params=dict(config=o.action_config, iters=o.action_iters, seed=o.seed),
+              params=dict(config=o.action_config, iters=o.action_iters, seed=o.seed,
+                          **({'window_seconds': o.window_seconds} if o.window_seconds
+                             else {})),
               clean=[o.dir('action')]),
         Stage('eval', lambda: stage_eval(o), [os.path.join(o.dir('eval'), 'results.json')],
               params=dict(mode=o.eval_mode, linker=o.linker), clean=[o.dir('eval')]),

@@ -19,9 +19,88 @@ def parse_cfg_options(options: Sequence[str]) -> dict:
     return out
 
 
+def label_set_overrides(cfg, labels: Sequence[str], config: str = '<config>') -> dict:
+    """What an action config must say for a label set: the head's ``num_classes`` and
+    ``topk`` (``BBoxHeadAVA`` asserts every ``k < num_classes``), the datasets'
+    ``num_classes`` and the ``class_names`` the demo draws.
+
+    The synthetic config hard-codes its 4 classes; an imported dataset's classes come
+    from its ground truth's ``labels`` (``stad run`` passes them).
+    """
+    n = len(labels)
+    head = (((cfg.get('model') or {}).get('roi_head') or {}).get('bbox_head'))
+    if head is None:
+        raise StadError(f'{config}: no model.roi_head.bbox_head: not an action detection '
+                        'config, cannot set its classes')
+    if n < 2:
+        raise StadError(f'an action model needs at least 2 classes, the label set has {n}: '
+                        f'{list(labels)}')
+    out = {'model.roi_head.bbox_head.num_classes': n,
+           'model.roi_head.bbox_head.topk': tuple(sorted({1, min(2, n - 1)})),
+           'class_names': list(labels)}
+    for dl in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        ds = (cfg.get(dl) or {}).get('dataset') or {}
+        if 'num_classes' in ds:
+            out[f'{dl}.dataset.num_classes'] = n
+    return out
+
+
+def dataset_labels_fps(data_root: str) -> tuple[list[str], float]:
+    """A dataset root's class names (its ground truth's ``labels``) and its videos' frame
+    rate (the median over the videos' headers)."""
+    import statistics
+
+    from stad.data.formats.common import probe_video
+    from stad.data.gt import load_gt
+    from stad.io.layout import DataLayout
+    lay = DataLayout(data_root)
+    gt = load_gt(lay.gt_file)
+    fps = [probe_video(lay.video_path(v)).fps for v in sorted(gt['nframes'])]
+    return list(gt['labels']), float(statistics.median(fps)) if fps else 25.0
+
+
+def clip_window(seconds: float, fps: float, clip_len: int) -> tuple[int, str]:
+    """Create ML's prediction window as mmaction2's clip sampling: the ``frame_interval``
+    with which ``clip_len`` frames span ``seconds`` at ``fps`` (the span of a clip is
+    ``(clip_len - 1) * frame_interval + 1`` frames), and the arithmetic as a sentence."""
+    if not (seconds > 0 and fps > 0):
+        raise StadError(f'the window needs seconds > 0 and fps > 0, got {seconds} s at {fps} fps')
+    want = seconds * fps
+    interval = max(1, round((want - 1) / max(clip_len - 1, 1)))
+    span = (clip_len - 1) * interval + 1
+    return interval, (f'window {seconds:g} s x {fps:g} fps = {want:g} frames -> clip_len '
+                      f'{clip_len} x frame_interval {interval}: a clip spans {span} frames '
+                      f'({span / fps:.2f} s)')
+
+
+def window_overrides(cfg, seconds: float, fps: float, config: str = '<config>'
+                     ) -> tuple[dict, str]:
+    """``SampleAVAFrames(frame_interval=...)`` of every pipeline of ``cfg`` set so that
+    the clip covers ``seconds`` at ``fps`` (:func:`clip_window`): ``({key: value},
+    arithmetic)``. ``clip_len`` (the model's input length) stays."""
+    out, clip_len = {}, None
+    for dl in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        pipe = ((cfg.get(dl) or {}).get('dataset') or {}).get('pipeline') or []
+        for i, t in enumerate(pipe):
+            if t.get('type') == 'SampleAVAFrames':
+                clip_len = int(t['clip_len'])
+                out[f'{dl}.dataset.pipeline.{i}.frame_interval'] = None
+    if clip_len is None:
+        raise StadError(f'{config}: no SampleAVAFrames in its pipelines: cannot set the '
+                        'prediction window')
+    interval, text = clip_window(seconds, fps, clip_len)
+    return {k: interval for k in out}, text
+
+
 def load_config(config: str, *, work_dir: str | None = None,
-                cfg_options: Sequence[str] | dict = (), iters: int | None = None):
+                cfg_options: Sequence[str] | dict = (), iters: int | None = None,
+                labels: Sequence[str] | None = None, window_seconds: float | None = None,
+                fps: float | None = None, say=print):
     """Read an mmengine config file; ``work_dir`` defaults to ``work_dirs/<config name>``.
+
+    ``labels`` sets an action config's classes (:func:`label_set_overrides`);
+    ``window_seconds`` at ``fps`` its clip sampling (:func:`window_overrides`, the
+    arithmetic goes to ``say``). Both are applied before ``cfg_options``.
 
     ``cfg_options`` are merged as ``mim train --cfg-options`` merges them (nothing else
     changes: ``train_cfg.max_iters=N`` there leaves the LR schedule as it is, as in
@@ -34,6 +113,14 @@ def load_config(config: str, *, work_dir: str | None = None,
     cfg = read_config(config)
     opts = cfg_options if isinstance(cfg_options, dict) else parse_cfg_options(cfg_options)
     old_iters = cfg.get('train_cfg', {}).get('max_iters')
+    if labels is not None:
+        cfg.merge_from_dict(label_set_overrides(cfg, labels, config))
+    if window_seconds is not None:
+        if fps is None:
+            raise StadError('--window-seconds needs the videos\' frame rate (--fps)')
+        ov, text = window_overrides(cfg, window_seconds, fps, config)
+        cfg.merge_from_dict(ov)
+        say(f'prediction window: {text}')
     if opts:
         cfg.merge_from_dict(opts)
     if iters:
@@ -69,7 +156,9 @@ def rescale_schedule(cfg, old_iters: int, new_iters: int) -> None:
 
 def train(config: str, *, work_dir: str | None = None, resume: bool = False,
           cfg_options: Sequence[str] | dict = (), iters: int | None = None,
-          validate: bool = True, launcher: str = 'none', quiet: bool = False):
+          validate: bool = True, launcher: str = 'none', quiet: bool = False,
+          labels: Sequence[str] | None = None, window_seconds: float | None = None,
+          fps: float | None = None):
     """Train the model of an mmdet or mmaction2 config; returns the mmengine Runner.
 
     Args:
@@ -83,9 +172,13 @@ def train(config: str, *, work_dir: str | None = None, resume: bool = False,
         launcher: ``'none'`` or ``'pytorch'`` (CPU process group, see below).
         quiet: the terminal shows one progress line and warnings; mmengine's full log
             stays in the work dir.
+        labels: the action model's classes (an imported dataset's label set).
+        window_seconds, fps: the clip covers this many seconds at the videos' frame rate
+            (Create ML's prediction window; the arithmetic is printed).
     """
     from mmengine.runner import Runner
-    cfg = load_config(config, work_dir=work_dir, cfg_options=cfg_options, iters=iters)
+    cfg = load_config(config, work_dir=work_dir, cfg_options=cfg_options, iters=iters,
+                      labels=labels, window_seconds=window_seconds, fps=fps)
     if not validate:
         for key in ('val_dataloader', 'val_cfg', 'val_evaluator'):
             cfg[key] = None

@@ -143,11 +143,12 @@ def test_demo_tracks_people_with_either_tracker(kind, monkeypatch):
     monkeypatch.setattr(stad.apis.action, 'predict_keyframes',
                         lambda am, src, keys, boxes, **kw: [np.zeros((len(b), 2)) for b in boxes])
     det = _Detector()
-    opts = DemoOptions(tracker=kind, keyframe_stride=4, batch_size=3)
+    opts = DemoOptions(tracker=kind, keyframe_stride=4, track_stride=4, batch_size=3)
     results = predict_video(_Source(), det, _ActionModel(), label_map={0: 'a', 1: 'b'},
                             options=opts, progress=False)
-    assert len(results) == det.keyframes == 9  # keyframes 4, 8, ..., 36
-    assert [r.track_ids.tolist() for r in results] == [[1, 2]] * 9
+    assert len(results) == det.keyframes == 10  # tracked frames 0, 4, 8, ..., 36
+    assert [r.frame_index for r in results if r.is_keyframe] == list(range(4, 40, 4))
+    assert [r.track_ids.tolist() for r in results] == [[1, 2]] * 10
 
 
 def test_demo_options_name_a_tracker():
@@ -158,3 +159,48 @@ def test_demo_options_name_a_tracker():
         DemoOptions(track_init_thr=1.5)
     with pytest.raises(StadError, match='^track_buffer must be >= 1, got 0$'):
         DemoOptions(track_buffer=0)
+
+
+def _tracks_per_true_person(kind, step, buffer, videos=4):
+    """Track the synthetic generator's own boxes (who is who known), with a detector's
+    jitter and misses, on every ``step``-th frame: ``{video: sorted tracks per person}``."""
+    from stad.data.synth import identity_rows, plan_dataset, render_video_with_ids
+    from stad.io.mot import to_xyxy
+    plans, _, _ = plan_dataset(seed=0, videos=8)
+    counts = {}
+    for video, plan in list(plans.items())[:videos]:
+        _, tubes, tube_ids = render_video_with_ids(plan)
+        rows = identity_rows(tubes, tube_ids)
+        boxes, rng = to_xyxy(rows), np.random.default_rng(0)
+        t = make_tracker(kind, buffer=buffer)
+        seen: dict[int, set] = {}
+        for i, f in enumerate(range(8 % step, plan.frames, step)):
+            on = (rows[:, 0] == f + 1) & (rng.random(len(rows)) > 0.1)  # 10% missed
+            b = boxes[on] + rng.normal(0, 2, (on.sum(), 4))
+            ids = t.update(b.astype(np.float32), rng.uniform(0.75, 0.95, on.sum()), i)
+            for person, tid in zip(rows[on, 1].astype(int), ids):
+                seen.setdefault(person, set()).add(int(tid))
+        counts[video] = sorted(len(s) for s in seen.values())
+    return counts
+
+
+@pytest.mark.parametrize('kind', KINDS)
+def test_the_demo_tracks_every_frame_because_keyframes_alone_split_people(kind):
+    """The new user's report: 9 track IDs on one 80-frame synthetic video with about 3
+    people. From one keyframe to the next (8 frames) a walker moves more than their width
+    and a jumping jack changes the box's shape: tracked on keyframes only, people split
+    into several tracks each. The demo tracks every frame (DemoOptions.track_stride 1):
+    at most 3 tracks for a person (entering at the image edge, their clipped box grows
+    fast; a jumping jack doubles its width), 2 on average, against 2.5 or more on
+    keyframes alone. (Looser association thresholds than mmdet's bring every-frame
+    tracking to 1.3 here, but score lower HOTA and IDF1 on the trained detector's
+    proposals: docs/evaluation.md.)"""
+    from stad.apis.video import DemoOptions
+    d = DemoOptions()
+    every = [n for c in _tracks_per_true_person(kind, d.track_stride, d.track_buffer).values()
+             for n in c]
+    keyframes_only = [n for c in _tracks_per_true_person(kind, d.keyframe_stride, 4).values()
+                      for n in c]
+    assert d.track_stride == 1
+    assert max(every) <= 3 and np.mean(every) <= 2.0, every
+    assert np.mean(keyframes_only) >= 2.5, keyframes_only

@@ -1,8 +1,12 @@
-"""The synthetic dataset: layout, determinism, readable videos, complete tubes."""
+"""The synthetic dataset: layout, determinism, readable videos, complete tubes, and the
+default preset pinned to what it was before the hard preset."""
+import hashlib
+
 import numpy as np
 
 from stad.data.gt import check_gt, load_gt
-from stad.data.synth import LABELS, plan_dataset, render_video, synth
+from stad.data.synth import LABELS, plan_dataset, render_video, render_video_with_ids, synth
+from stad.io.mot import load_mot
 
 
 def test_layout_and_schema(tiny_dataset):
@@ -93,3 +97,63 @@ def test_a_walk_dipping_below_min_visible_becomes_two_tubes():
         gt['nframes'][video], gt['resolution'][video] = 80, (240, 320)
         gt['gttubes'][video] = tubes
     assert check_gt(gt, 'gt.pkl').issues == []
+
+
+# ------------------------------------------------------------- the default is pinned
+
+def _tubes_digest(tubes: dict, tube_ids: dict | None = None) -> str:
+    h = hashlib.sha256()
+    for label in sorted(tubes):
+        h.update(f'label {label} {len(tubes[label])};'.encode())
+        for k, t in enumerate(tubes[label]):
+            a = np.ascontiguousarray(t, dtype=np.float32)
+            h.update(f'{a.shape};'.encode())
+            h.update(a.tobytes())
+            if tube_ids is not None:
+                h.update(f'id {tube_ids[label][k]};'.encode())
+    return h.hexdigest()[:16]
+
+
+def _plans_digest(plans: dict, train: list, val: list) -> str:
+    fields = [(v, p.sport, p.seed, p.width, p.height, p.frames, p.actions)
+              for v, p in plans.items()]
+    return hashlib.sha256(repr((fields, train, val)).encode()).hexdigest()[:16]
+
+
+def test_default_preset_is_the_set_before_presets():
+    """Digests computed with the generator before the hard preset existed: the default
+    set (`stad synth`, `make run`'s 72 videos) plans the same videos, draws the same
+    boxes with the same ids and renders the same frames, so its training is unchanged."""
+    assert _plans_digest(*plan_dataset(seed=0)) == 'd7dfd1789e7ee593'
+    assert _plans_digest(*plan_dataset(seed=0, preset='default')) == 'd7dfd1789e7ee593'
+    run = plan_dataset(seed=0, videos=72, val_videos=8)
+    assert _plans_digest(*run) == 'a9f8c4f8aa3acf32'
+    plans = run[0]
+    subset = sorted(set(list(plans)[::4]) | {'yard/yard_033', 'yard/yard_061', 'gym/gym_068',
+                                              'yard/yard_071'})
+    h = hashlib.sha256()
+    for video in subset:
+        frames, tubes, ids = render_video_with_ids(plans[video])
+        h.update(video.encode())
+        h.update(_tubes_digest(tubes, ids).encode())
+        if video == 'gym/gym_000':
+            fh = hashlib.sha256()
+            for f in frames:
+                fh.update(np.ascontiguousarray(f).tobytes())
+            assert fh.hexdigest()[:16] == '5b030fb49689da54'  # the rendered frames
+    assert h.hexdigest()[:16] == '32a65a0c3bc60f13'
+
+
+def test_default_preset_writes_the_same_ground_truth_as_before(tiny_dataset):
+    """The ground truth pickle and MOT files `synth` wrote before presets existed
+    (seed 0, 4 videos, 40 frames, 160x120), digested."""
+    gt = load_gt(tiny_dataset.gt_file)
+    h = hashlib.sha256()
+    h.update(repr((gt['labels'], gt['train_videos'], gt['test_videos'],
+                   sorted(gt['nframes'].items()), sorted(gt['resolution'].items()))).encode())
+    for video in sorted(gt['gttubes']):
+        h.update(video.encode())
+        h.update(_tubes_digest(gt['gttubes'][video]).encode())
+        h.update(np.ascontiguousarray(load_mot(tiny_dataset.mot_gt(video)),
+                                      dtype=np.float64).tobytes())
+    assert h.hexdigest()[:16] == 'e9d7af1a612418f1'

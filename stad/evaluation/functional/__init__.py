@@ -26,6 +26,7 @@ from stad.evaluation.functional.multisports import (
 from stad.evaluation.functional.track_tubes import (
                           TRACK_DEFAULTS,
                           check_track_ids,
+                          smooth_track_scores,
                           tubes_from_tracks,
 )
 
@@ -34,5 +35,6 @@ __all__ = [
     'DET_COLUMNS', 'MODES', 'MULTISPORTS_EXCLUDED', 'VIDEO_AVG_THRS', 'APResult',
     'MultiSportsResult', 'Tube', 'annotated_frame_mask', 'evaluate_multisports',
     'excluded_classes', 'frame_ap', 'link_tubes', 'select_mode', 'video_ap',
-    'TRACK_DEFAULTS', 'check_track_ids', 'tubes_from_tracks',
+    'TRACK_DEFAULTS', 'check_track_ids', 'smooth_track_scores',
+    'tubes_from_tracks',
 ]

@@ -76,14 +76,21 @@ def eval_videos(gt: dict) -> list:
     return list(gt['test_videos'][0])
 
 
-def excluded_classes(labels: Sequence[str], exclude: Exclude = 'auto') -> tuple:
+def excluded_classes(labels: Sequence[str], exclude: Exclude = 'auto', *,
+                     negative_labels: Sequence[str] = ()) -> tuple:
     """Names of the classes left out of the mean.
 
     Args:
         labels: ``gt['labels']``.
         exclude: ``'auto'``: the six classes of :data:`MULTISPORTS_EXCLUDED` when
-            ``labels`` is the 66-class MultiSports label set (all six names present),
-            none otherwise; ``None`` or ``()``: none; a sequence: those names.
+            ``labels`` less ``negative_labels`` is the 66-class MultiSports label set (all
+            six names present), none otherwise, and in both cases ``negative_labels``;
+            ``None`` or ``()``: none; a sequence: exactly those names.
+        negative_labels: ``gt.get('negative_labels', ())``: the negative class(es) a
+            Create ML import records (Create ML's "negative class" of irrelevant
+            actions). It is trained and predicted like any other class, but detecting
+            "no action of interest" is not an action to rank, so ``'auto'`` leaves it
+            out of the mean AP. Names not in ``labels`` are ignored.
     """
     if exclude is None:
         return ()
@@ -91,9 +98,12 @@ def excluded_classes(labels: Sequence[str], exclude: Exclude = 'auto') -> tuple:
         if exclude != 'auto':
             raise ValueError(f"exclude must be 'auto', None or a list of names, got {exclude!r}")
         names = set(labels)
-        if len(labels) == MULTISPORTS_NUM_CLASSES and all(c in names for c in MULTISPORTS_EXCLUDED):
-            return MULTISPORTS_EXCLUDED
-        return ()
+        negative = tuple(n for n in dict.fromkeys(negative_labels) if n in names)
+        core = [name for name in labels if name not in negative]
+        names = set(core)
+        if len(core) == MULTISPORTS_NUM_CLASSES and all(c in names for c in MULTISPORTS_EXCLUDED):
+            return MULTISPORTS_EXCLUDED + negative
+        return negative
     return tuple(exclude)
 
 
@@ -157,7 +167,8 @@ def select_mode(gt: dict, dets: np.ndarray, mode: str) -> np.ndarray:
 
 
 def _evaluated_classes(gt: dict, n_gt: np.ndarray, exclude: Exclude) -> list:
-    skip = set(excluded_classes(gt['labels'], exclude))
+    skip = set(excluded_classes(gt['labels'], exclude,
+                                negative_labels=gt.get('negative_labels', ())))
     return [c for c, name in enumerate(gt['labels']) if name not in skip and n_gt[c] > 0]
 
 
@@ -574,7 +585,9 @@ def evaluate_multisports(gt: dict, dets: np.ndarray, *, mode: str = 'all_frames'
     shown = tuple(float(t) for t in video_thrs)
     thrs = sorted(set(shown) | (set(VIDEO_AVG_THRS) if video_avg else set()))
     video = video_ap(gt, tubes, thrs, exclude=exclude)
-    return MultiSportsResult(mode=mode, excluded=excluded_classes(gt['labels'], exclude),
+    excluded = excluded_classes(gt['labels'], exclude,
+                                negative_labels=gt.get('negative_labels', ()))
+    return MultiSportsResult(mode=mode, excluded=excluded,
                              frame=frame, video=video, n_detections=int(len(dets)),
                              n_tubes=sum(len(t) for t in tubes.values()),
                              shown_video_thrs=shown, linker=linker, linker_params=params)
