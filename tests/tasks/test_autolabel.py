@@ -61,11 +61,14 @@ def _oracle(native, out) -> OracleDetectorForTests:
         done.add(e['file'])
         mot = load_mot(native.mot_gt(e['video']))
         offset = e['source_frames'][0] - 1 if 'source_frames' in e else 0
+        x0, y0, x1, y1 = e.get('crop') or (0, 0, 1e9, 1e9)  # a clip is cut to its actor
         for numbers, frames in iter_frame_batches(os.path.join(out, e['file'])):
             for n, f in zip(numbers, frames):
                 rows = mot[mot[:, 0] == n + offset]
+                b = np.clip(to_xyxy(rows) - [x0, y0, x0, y0], 0, [x1 - x0, y1 - y0] * 2)
+                b = b[(b[:, 2] - b[:, 0] > 1) & (b[:, 3] - b[:, 1] > 1)]
                 table[_key(f)] = np.concatenate(
-                    [to_xyxy(rows), np.full((len(rows), 1), 0.9)], 1).astype(np.float32)
+                    [b, np.full((len(b), 1), 0.9)], 1).astype(np.float32)
     return OracleDetectorForTests(table)
 
 
@@ -106,7 +109,7 @@ def test_frames_and_seconds_round_trip():
 
 def test_folders_layout_and_truth(native, folders):
     from stad.data.gt import load_gt
-    from stad.io.video import count_frames
+    from stad.io.video import count_frames, video_size
     out, info = folders
     gt = load_gt(native.gt_file)
     n_tubes = sum(len(t) for v in gt['gttubes'].values() for t in v.values())
@@ -121,10 +124,15 @@ def test_folders_layout_and_truth(native, folders):
         assert name.startswith(e['video'].split('/')[1] + f'_p{e["person"]}_')
         a, b = e['source_frames']
         assert count_frames(os.path.join(out, e['file'])) == b - a + 1 == e['last_frame']
-        # the boxes are the ground-truth tube's, renumbered from 1
+        # the boxes are the ground-truth tube's in the clip, cut around them, renumbered from 1
         tubes = gt['gttubes'][e['video']][gt['labels'].index(e['label'])]
         tube = next(t for t in tubes if t[0, 0] == a and t[-1, 0] == b)
-        assert np.allclose(np.asarray(e['boxes'])[:, 1:], tube[:, 1:], atol=0.01)
+        x0, y0, x1, y1 = e['crop']
+        assert video_size(os.path.join(out, e['file'])) == (y1 - y0, x1 - x0)
+        assert np.allclose(np.asarray(e['boxes'])[:, 1:], tube[:, 1:] - [x0, y0, x0, y0],
+                           atol=0.01)
+        boxes = np.asarray(e['boxes'])[:, 1:]
+        assert boxes[:, :2].min() >= 0 and (boxes[:, 2].max() <= x1 - x0 + 0.01)
         assert [r[0] for r in e['boxes']] == list(range(1, b - a + 2))
     with pytest.raises(StadError, match='exists and is not empty'):
         write_createml_folders(native.root, out)
@@ -196,7 +204,8 @@ def test_dominant_track_lines_and_ground_truth(folders, native, tmp_path):
     import cv2
     for vid in gt['nframes']:
         img = cv2.imread(os.path.join(root, 'contact_sheets', vid + '.png'))
-        assert img is not None and img.shape[1] >= 320
+        # a grid of several frames of the video
+        assert img is not None and img.shape[1] >= 2 * gt['resolution'][vid][1]
     m = check_against_truth(root, os.path.join(out, 'truth.json'))
     # with every person detected, a clip whose actor was taken gets a tube over (nearly:
     # where walkers cross, the tracker may switch ids) all of its frames

@@ -16,7 +16,13 @@ createml <out>`` reads back as the two splits.
     <out>/truth.json
 
 A clip holds exactly the frames of its tube (source frames ``first..last``, clip frame
-``c`` = source frame ``first + c - 1``) at the source's frame rate; ``<video>`` is the
+``c`` = source frame ``first + c - 1``) at the source's frame rate, cropped to the
+actor: the union of the tube's boxes grown by :data:`CROP_MARGIN` of its size on every
+side, clipped to the frame (even width and height). Create ML's labelled folders hold
+one action per video, and its rule for who does it is "the largest, most present
+person"; a synthetic video has up to three people acting at once, so an uncropped clip
+often shows another person larger than the labelled one (the dominant person was the
+actor in 55% of the uncropped clips, measured with the trained detector). ``<video>`` is the
 video's name (``<sport>_<video>`` when two sports share a name), ``<person>`` its actor's
 MOT id (``t`` + tube number when the root has no MOT file), ``<k>`` counts that person's
 tubes of that label from 1. A label's folder is its name (a ``/`` in it becomes ``_``).
@@ -56,6 +62,8 @@ TRUTH_FILE = 'truth.json'
 ANNOTATION_STEM = 'annotations'
 # a range must overlap a frame's interval by more than this many frames to include it
 FRAME_EPS = 1e-3
+# createml-folders clips: the actor's boxes' union grown by this share of its size a side
+CROP_MARGIN = 0.25
 
 
 def range_of_frames(first: int, last: int, fps: float) -> tuple[float, float]:
@@ -170,6 +178,21 @@ def _write_truth(tmp: str, fmt: str, native_root: str, entries: list[dict]) -> N
         f.write(text)
 
 
+def crop_of(tube: np.ndarray, width: int, height: int) -> tuple[int, int, int, int]:
+    """``(x0, y0, x1, y1)`` integer crop around a tube's boxes (module docstring)."""
+    x1, y1 = tube[:, 1].min(), tube[:, 2].min()
+    x2, y2 = tube[:, 3].max(), tube[:, 4].max()
+    mx, my = CROP_MARGIN * (x2 - x1), CROP_MARGIN * (y2 - y1)
+    a, b = max(0, math.floor(x1 - mx)), max(0, math.floor(y1 - my))
+    c, d = min(width, math.ceil(x2 + mx)), min(height, math.ceil(y2 + my))
+    # even sizes (yuv420p H.264): grow by a pixel where the frame allows, else shrink
+    if (c - a) % 2:
+        c, a = (c + 1, a) if c < width else ((c, a - 1) if a > 0 else (c - 1, a))
+    if (d - b) % 2:
+        d, b = (d + 1, b) if d < height else ((d, b - 1) if b > 0 else (d - 1, b))
+    return a, b, c, d
+
+
 def _label_dir(label: str) -> str:
     return label.replace('/', '_').replace('\\', '_').strip() or 'label'
 
@@ -207,19 +230,24 @@ def write_createml_folders(native_root: str, out: str, *, overwrite: bool = Fals
                 first, last = int(tube[0, 0]), int(tube[-1, 0])
                 os.makedirs(os.path.dirname(os.path.join(tmp, rel)), exist_ok=True)
 
-                def chunks(first=first, last=last):
+                x0, y0, x1, y1 = crop_of(tube, info.width, info.height)
+
+                def chunks(first=first, last=last, x0=x0, y0=y0, x1=x1, y1=y1):
                     for s in range(first - 1, last, 32):
-                        yield from frames.frames(range(s, min(s + 32, last)))
+                        for f in frames.frames(range(s, min(s + 32, last))):
+                            yield np.ascontiguousarray(f[y0:y1, x0:x1])
 
                 n = write_mp4(chunks(), os.path.join(tmp, rel), fps=info.fps,
-                              size=(info.width, info.height))
+                              size=(x1 - x0, y1 - y0))
                 if n != last - first + 1:
                     raise StadError(f'{path}: wrote {n} of frames {first}..{last}')
                 entries.append(dict(file=rel.replace(os.sep, '/'), split=splits[video],
                                     label=label, person=person, video=video,
                                     source_frames=[first, last], fps=info.fps,
                                     first_frame=1, last_frame=last - first + 1,
-                                    boxes=_boxes(tube, offset=first - 1)))
+                                    crop=[x0, y0, x1, y1],
+                                    boxes=_boxes(tube - [0, x0, y0, x0, y0],
+                                                 offset=first - 1)))
         _write_truth(tmp, 'createml-folders', native_root, entries)
     return dict(clips=len(entries), labels=sorted({e['label'] for e in entries}),
                 out=os.path.abspath(out))
