@@ -36,7 +36,7 @@ CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
 SYNTH_DET_CONFIG = os.path.join(
     CONFIG_DIR, 'detection', 'faster-rcnn_r18-c32-fpn64_scratch-1xb4-600it_synthetic-person.py')
 SYNTH_ACTION_CONFIG = os.path.join(
-    CONFIG_DIR, 'action', 'slowonly_scratch-r18-c16_1xb8-4x4x1-1200i_synthetic-rgb.py')
+    CONFIG_DIR, 'action', 'slowonly_scratch-r18-c16_1xb8-4x4x1-2400i_synthetic-rgb.py')
 SYNTH_ROOT = 'data/synthetic'
 
 
@@ -289,15 +289,22 @@ def stage_eval(o: RunOptions) -> dict:
     from stad.tasks.predict import predict
     eval_dir = o.dir('eval')
     # every frame that has proposals: background frames count (official protocol)
-    out = os.path.join(eval_dir, 'detections.pkl')
-    dets, ids = predict(o.action_config, last_checkpoint(o.dir('action')), o.data_root, out,
-                        frames='all_frames')
+    out_path = os.path.join(eval_dir, 'detections.pkl')
+    dets, ids = predict(o.action_config, last_checkpoint(o.dir('action')), o.data_root,
+                        out_path, frames='all_frames')
     result, table = evaluate_and_write(
         load_gt(o.layout.gt_file), dets, mode=o.eval_mode, out_dir=eval_dir, linker=o.linker,
         track_ids=ids if o.linker == 'tracks' else None)
     print(table)
-    return dict(summary=result.summary(), mode=result.mode, linker=result.linker,
-                per_class=result.frame[0.5].ap if 0.5 in result.frame else {})
+    out = dict(summary=result.summary(), mode=result.mode, linker=result.linker,
+               per_class=result.frame[0.5].ap if 0.5 in result.frame else {})
+    if o.boxless:  # a classifier-style test set: Create ML's / TAO's video-level accuracy
+        from stad.tasks.evaluate_videos import evaluate_videos
+        vres, vtable = evaluate_videos(o.data_root, out_path, split='val',
+                                       out_dir=os.path.join(eval_dir, 'video_level'))
+        print(vtable)
+        out['video_level'] = vres.summary()
+    return out
 
 
 def stage_demo(o: RunOptions) -> dict:

@@ -29,6 +29,8 @@ def collect_metrics(records: dict) -> dict:
         'eval_mode': _res(records, 'eval').get('mode'),
         'video_mAP_tubes': _res(records, 'eval').get('linker'),
         'tracker': (records.get('propose', {}).get('params') or {}).get('tracker'),
+        # Create ML sources only: the dominant person's label per labelled range / video
+        **{k: v for k, v in (_res(records, 'eval').get('video_level') or {}).items()},
     }
 
 

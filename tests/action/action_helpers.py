@@ -12,7 +12,7 @@ import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CPU_CONFIG = os.path.join(
-    ROOT, 'configs', 'action', 'slowonly_scratch-r18-c16_1xb8-4x4x1-1200i_synthetic-rgb.py')
+    ROOT, 'configs', 'action', 'slowonly_scratch-r18-c16_1xb8-4x4x1-2400i_synthetic-rgb.py')
 
 
 def jittered_proposals(gt: dict, videos, *, jitter: float = 0.05, false_boxes: int = 1,

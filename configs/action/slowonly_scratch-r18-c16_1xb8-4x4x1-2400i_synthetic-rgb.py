@@ -2,7 +2,7 @@
 # synthetic dataset (`stad synth --out data/synthetic` + `stad convert` + `stad propose`):
 # 4 actions ('jumping jack', 'squat', 'wave', 'walk'), ~320x240 at ~25 fps.
 # Paths as in stad/io/layout.py::DataLayout('data/synthetic').
-# Sized for 2 CPU cores: 4 frames x 160 px short side, batch 8, 1200 iterations. Clips span
+# Sized for 2 CPU cores: 4 frames x 160 px short side, batch 8, 2400 iterations. Clips span
 # 13 frames, about one cycle of the synthetic actions (10-16 frames), so the motion is in
 # every clip. How this was chosen (every run measured): docs/experiments.md.
 _base_ = ['mmaction::detection/slowonly/'
@@ -14,7 +14,7 @@ num_classes = 4
 clip_len = 4
 frame_interval = 4
 short_side = 160
-max_iters = 1200
+max_iters = 2400
 
 model = dict(
     init_cfg=None,  # from scratch: no pretrained weights on this machine
@@ -118,7 +118,7 @@ train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=max_iters,
                  val_interval=max_iters)
 
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=50),
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=100),
     dict(type='CosineAnnealingLR', T_max=max_iters, eta_min_ratio=0.01, by_epoch=False,
          begin=0, end=max_iters)
 ]
