@@ -64,7 +64,8 @@ class DemoOptions:
         track_buffer: tracker updates a track may go unseen before it is dropped (30
             at ``track_stride`` 1: the 30 frames of mmdet's ByteTrack configs).
         track_init_thr: detector score a person needs to start a track; boxes the
-            tracker does not follow are still drawn, with an ID of their own.
+            tracker does not follow are left out (tracked on every frame, each would get
+            a new ID on every frame: the flicker a user saw).
         label_window: keyframes of a track whose class scores are averaged for the
             labels drawn (:func:`smooth_track_actions`; 1: each keyframe alone).
     """
@@ -206,11 +207,15 @@ def predict_video(source: VideoFrames, detector: Any, action_model: Any, *,
                 video=os.path.basename(source.path)))) if kf else {}
             for j, (f, d, b) in enumerate(zip(batch, dets, boxes)):
                 det_scores = d[:len(b), 4].copy()
+                # update number, not video frame: see stad.apis.tracking
+                ids = tracker.update(b, det_scores, frame_index=s + j)
+                # a box no track follows would get a new ID on every frame: not drawn
+                keep = tracker.tracked
+                sc = scores.get(j)
                 results.append(KeyframeResult(
-                    frame_index=int(f), boxes=b, det_scores=det_scores,
-                    # update number, not video frame: see stad.apis.tracking
-                    track_ids=tracker.update(b, det_scores, frame_index=s + j),
-                    actions=(), scores=scores.get(j)))
+                    frame_index=int(f), boxes=b[keep], det_scores=det_scores[keep],
+                    track_ids=ids[keep], actions=(),
+                    scores=None if sc is None else np.asarray(sc)[keep]))
             bar.update(len(batch))
     return smooth_track_actions(results, label_map, thr=options.action_score_thr,
                                 topk=options.topk, window=options.label_window)

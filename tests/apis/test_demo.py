@@ -119,8 +119,9 @@ def test_demo_writes_every_frame_with_bounded_memory(tmp_path, tiny_models):
     det_ckpt, act_ckpt = tiny_models
     video = make_video(tmp_path / 'in.mp4', 40)
     out = str(tmp_path / 'out' / 'demo.mp4')
+    # untrained models score low: every box starts a track (else none is drawn)
     opts = DemoOptions(det_score_thr=0.0, action_score_thr=0.0, keyframe_stride=8,
-                       batch_size=2, max_persons=3)
+                       batch_size=2, max_persons=3, track_init_thr=0.0)
     s = run_demo(video, out, det_config=DET_CONFIG, det_checkpoint=det_ckpt,
                  config=ACTION_CONFIG, checkpoint=act_ckpt, options=opts, progress=False)
     vr = decord.VideoReader(out)
@@ -130,8 +131,9 @@ def test_demo_writes_every_frame_with_bounded_memory(tmp_path, tiny_models):
     # structural memory bound: never more than one clip + one batch of decoded frames
     assert 0 < s.peak_live_frames <= 8 + opts.batch_size
     # something was drawn: output differs from the plain input
-    plain = decord.VideoReader(video)[20].asnumpy().astype(int)
-    assert np.abs(vr[20].asnumpy().astype(int) - plain).max() > 60
+    plain = decord.VideoReader(video)
+    assert max(np.abs(vr[i].asnumpy().astype(int) - plain[i].asnumpy().astype(int)).max()
+               for i in range(0, 40, 4)) > 60
     assert sorted(os.listdir(tmp_path / 'out')) == ['demo.mp4']
 
 
