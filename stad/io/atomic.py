@@ -147,3 +147,44 @@ def savefig_atomic(fig, path: str) -> None:
     """Save a matplotlib figure as PNG to ``path`` atomically."""
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format='png')
+
+
+@contextlib.contextmanager
+def atomic_folder(out: str, *, overwrite: bool = False) -> Iterator[str]:
+    """Yield a temp folder ``<out>.<pid>.tmp``; it replaces ``out`` only if the block
+    succeeds (else it is removed), so a dataset or export folder is all there or not.
+
+    Raises:
+        StadError: ``out`` exists and is not an empty folder (without ``overwrite``; checked
+            before the block runs), or the folder cannot be written (one line).
+    """
+    import shutil
+    out = os.path.abspath(out)
+    if os.path.exists(out) and not (os.path.isdir(out) and not os.listdir(out)) \
+            and not overwrite:
+        raise StadError(f'{out} exists and is not empty (pass --overwrite to replace it)')
+    tmp = f'{out}.{os.getpid()}.tmp'
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        os.makedirs(tmp)
+        yield tmp
+        if os.path.isdir(out):
+            shutil.rmtree(out)
+        elif os.path.exists(out):
+            os.remove(out)
+        os.replace(tmp, out)
+    except OSError as e:
+        raise StadError(f'cannot write {out}: {e.strerror or e}') from e
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def link_or_copy(src: str, dst: str) -> None:
+    """Hard-link ``src`` to ``dst`` (a video is not copied twice), or copy it where links
+    are not possible (another file system); makes ``dst``'s folder."""
+    import shutil
+    os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)

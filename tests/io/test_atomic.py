@@ -1,7 +1,11 @@
 """``atomic_path``: temps carry the writer's PID; temps of dead writers are removed."""
 import os
 import subprocess
+from pathlib import Path
 
+import pytest
+
+from stad.errors import StadError
 from stad.io.atomic import atomic_path, atomic_write_text
 
 
@@ -32,3 +36,22 @@ def test_stale_temps_of_dead_writers_are_removed_live_ones_kept(tmp_path):
     atomic_write_text(str(tmp_path / 'demo.mp4'), 'done')
     assert sorted(os.listdir(tmp_path)) == sorted([live, other, old_style, 'demo.mp4'])
     assert (tmp_path / 'demo.mp4').read_text() == 'done'
+
+
+def test_atomic_folder_is_all_or_nothing(tmp_path):
+    from stad.io.atomic import atomic_folder
+    out = tmp_path / 'export'
+    with pytest.raises(RuntimeError):
+        with atomic_folder(str(out)) as tmp:
+            (Path(tmp) / 'half.txt').write_text('x')
+            raise RuntimeError('killed half way')
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no out, no temp folder
+    with atomic_folder(str(out)) as tmp:
+        (Path(tmp) / 'a.txt').write_text('a')
+    assert sorted(p.name for p in out.iterdir()) == ['a.txt']
+    with pytest.raises(StadError, match='exists and is not empty .pass --overwrite'):
+        with atomic_folder(str(out)):
+            pass
+    with atomic_folder(str(out), overwrite=True) as tmp:
+        (Path(tmp) / 'b.txt').write_text('b')
+    assert sorted(p.name for p in out.iterdir()) == ['b.txt']

@@ -55,7 +55,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 
 import numpy as np
 
@@ -74,6 +73,7 @@ from stad.data.formats.common import (
     write_dataset,
 )
 from stad.errors import StadError
+from stad.io.atomic import atomic_folder, link_or_copy
 from stad.io.ava_csv import AvaRow, read_ava_rows, write_ava_csv
 from stad.io.label_map import read_any_label_map, write_pbtxt_label_map
 from stad.io.layout import VIDEO_EXTENSIONS
@@ -505,26 +505,13 @@ def write_ava(native_root: str, out: str, *, overwrite: bool = False) -> str:
                     rows[split_of(gt, vid)].append(
                         (vid, frame_to_timestamp(int(f), info.fps), x1 / w, y1 / h, x2 / w,
                          y2 / h, int(label) + 1, person))
-    tmp = f'{out}.{os.getpid()}.tmp'
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
+    with atomic_folder(out, overwrite=True) as tmp:
         for vid, info in infos.items():
-            dst = os.path.join(tmp, VIDEOS, vid + os.path.splitext(info.path)[1])
-            os.makedirs(os.path.dirname(dst), exist_ok=True)
-            try:
-                os.link(info.path, dst)
-            except OSError:
-                shutil.copyfile(info.path, dst)
+            link_or_copy(info.path, os.path.join(tmp, VIDEOS,
+                                                 vid + os.path.splitext(info.path)[1]))
         for split, name in (('train', TRAIN_CSV), ('val', VAL_CSV)):
             write_ava_csv(os.path.join(tmp, name),
                           sorted(rows[split], key=lambda r: (r[0], r[1], r[7], r[6])))
         write_pbtxt_label_map(os.path.join(tmp, LABEL_MAP),
                               {i + 1: name for i, name in enumerate(gt['labels'])})
-        if os.path.exists(out):
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except OSError as e:
-        raise StadError(f'cannot write {out}: {e.strerror or e}') from e
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return out

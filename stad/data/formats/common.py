@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from stad.errors import StadError
-from stad.io.atomic import atomic_dump_pickle
+from stad.io.atomic import atomic_dump_pickle, atomic_folder, link_or_copy
 from stad.io.layout import GT_SPLIT_KEYS, VIDEO_EXT, DataLayout, check_video_id
 
 # a box may reach this far outside the image (pixels) before an importer refuses it
@@ -157,12 +156,8 @@ def build_gt(labels: list[str], infos: dict[str, VideoInfo],
 def _place_video(src: str, dst: str, info: VideoInfo) -> None:
     """Hard-link or copy an ``.mp4`` source; re-encode anything else to H.264 mp4 with
     every frame kept."""
-    os.makedirs(os.path.dirname(dst), exist_ok=True)
     if src.lower().endswith(VIDEO_EXT):
-        try:
-            os.link(src, dst)
-        except OSError:
-            shutil.copyfile(src, dst)
+        link_or_copy(src, dst)
         return
     from stad.io.video import VideoFrames, write_mp4
     frames = VideoFrames(src)
@@ -189,13 +184,8 @@ def write_dataset(out_root: str, gt: dict, infos: dict[str, VideoInfo], *,
             or ``out_root`` exists.
     """
     from stad.data.gt import check_gt, check_videos
-    out_root = os.path.abspath(out_root)
-    if os.path.isdir(out_root) and os.listdir(out_root) and not overwrite:
-        raise StadError(f'{out_root} exists and is not empty (pass --overwrite to replace it)')
     check_gt(gt, source).raise_on_error()
-    tmp = f'{out_root}.{os.getpid()}.tmp'
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
+    with atomic_folder(out_root, overwrite=overwrite) as tmp:
         layout = DataLayout(tmp)
         for vid, info in infos.items():
             _place_video(info.path, layout.video_path(vid), info)
@@ -208,13 +198,6 @@ def write_dataset(out_root: str, gt: dict, infos: dict[str, VideoInfo], *,
         if issues:
             raise StadError(issues[0].message)
         atomic_dump_pickle(gt, layout.gt_file)
-        if os.path.exists(out_root):
-            shutil.rmtree(out_root)
-        os.replace(tmp, out_root)
-    except OSError as e:
-        raise StadError(f'cannot write {out_root}: {e.strerror or e}') from e
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return DataLayout(out_root)
 
 

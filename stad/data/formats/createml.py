@@ -45,17 +45,15 @@ Both write the whole output folder atomically (a temp folder renamed at the end)
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
-import shutil
 from collections import Counter
-from typing import Iterator
 
 import numpy as np
 
 from stad.errors import StadError
+from stad.io.atomic import atomic_folder, link_or_copy
 from stad.io.layout import DataLayout
 
 TRUTH_FILE = 'truth.json'
@@ -77,29 +75,6 @@ def frames_of_range(start_s: float, end_s: float, fps: float) -> tuple[int, int]
     first = int(math.floor(start_s * fps + FRAME_EPS)) + 1
     last = int(math.ceil(end_s * fps - FRAME_EPS))
     return first, last
-
-
-@contextlib.contextmanager
-def _atomic_folder(out: str, overwrite: bool) -> Iterator[str]:
-    """Yield a temp folder renamed to ``out`` when the block succeeds (removed if not)."""
-    out = os.path.abspath(out)
-    if os.path.exists(out) and not (os.path.isdir(out) and not os.listdir(out)) \
-            and not overwrite:
-        raise StadError(f'{out} exists and is not empty (pass --overwrite to replace it)')
-    tmp = f'{out}.{os.getpid()}.tmp'
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
-        os.makedirs(tmp)
-        yield tmp
-        if os.path.isdir(out):
-            shutil.rmtree(out)
-        elif os.path.exists(out):
-            os.remove(out)
-        os.replace(tmp, out)
-    except OSError as e:
-        raise StadError(f'cannot write {out}: {e.strerror or e}') from e
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -213,7 +188,7 @@ def write_createml_folders(native_root: str, out: str, *, overwrite: bool = Fals
     gt, layout, splits, mots = _native(native_root)
     names = _file_names(gt['gttubes'])
     entries = []
-    with _atomic_folder(out, overwrite) as tmp:
+    with atomic_folder(out, overwrite=overwrite) as tmp:
         for video in sorted(gt['gttubes']):
             tubes = _tubes(gt, video, mots[video])
             if not tubes:
@@ -271,7 +246,7 @@ def write_createml_csv(native_root: str, out: str, *, overwrite: bool = False) -
     rows: dict[str, list[dict]] = {}
     entries = []
     videos = 0
-    with _atomic_folder(out, overwrite) as tmp:
+    with atomic_folder(out, overwrite=overwrite) as tmp:
         for video in sorted(gt['gttubes']):
             tubes = _tubes(gt, video, mots[video])
             if not tubes:
@@ -280,12 +255,7 @@ def write_createml_csv(native_root: str, out: str, *, overwrite: bool = False) -
             info = probe_video(src)
             split = splits[video]
             rel = f'{split}/{names[video]}.mp4'
-            dst = os.path.join(tmp, split, f'{names[video]}.mp4')
-            os.makedirs(os.path.dirname(dst), exist_ok=True)
-            try:
-                os.link(src, dst)
-            except OSError:
-                shutil.copyfile(src, dst)
+            link_or_copy(src, os.path.join(tmp, split, f'{names[video]}.mp4'))
             videos += 1
             for label, tube, person in tubes:
                 first, last = int(tube[0, 0]), int(tube[-1, 0])

@@ -69,7 +69,6 @@ task's label from it).
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -88,6 +87,7 @@ from stad.data.formats.common import (
     write_dataset,
 )
 from stad.errors import StadError
+from stad.io.atomic import atomic_folder, link_or_copy
 from stad.io.cvat import (
     CvatAnnotations,
     CvatAttributeSpec,
@@ -291,29 +291,15 @@ def write_cvat(native_root: str, out: str, *, overwrite: bool = False) -> str:
     if os.path.isdir(out) and os.listdir(out) and not overwrite:
         raise StadError(f'{out} exists and is not empty (pass --overwrite to replace it)')
     tasks = gt_tasks(layout, gt)
-    tmp = f'{out}.{os.getpid()}.tmp'
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
+    with atomic_folder(out, overwrite=True) as tmp:
         for task in tasks:
             video = task.name
-            dst = os.path.join(tmp, video + VIDEO_EXT)
-            os.makedirs(os.path.dirname(dst), exist_ok=True)
             src = layout.video_path(video)
             if not os.path.isfile(src):
                 raise StadError(f'{layout.gt_file}: video {video!r}: missing file {src}')
-            try:
-                os.link(src, dst)
-            except OSError:
-                shutil.copyfile(src, dst)
+            link_or_copy(src, os.path.join(tmp, video + VIDEO_EXT))
             save_cvat_xml(os.path.join(tmp, xml_relpath(video)),
                           CvatAnnotations(os.path.join(out, xml_relpath(video)), tasks=[task]))
-        if os.path.exists(out):
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except OSError as e:
-        raise StadError(f'cannot write {out}: {e.strerror or e}') from e
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return out
 
 
