@@ -54,6 +54,20 @@ def frames_of(t):
 
 # --------------------------------------------------------------------------- hand-made
 
+def test_scores_smoothed_along_a_track_skip_its_missing_frames_and_other_tracks():
+    from stad.evaluation.functional import smooth_track_scores
+    # track 1: frames 1, 2, 4 (3 missing), class 0 scores 0.9, 0.3, 0.5; track 2 and an
+    # untracked row on frame 2 keep their own
+    rows = [[0, 1, 0, 0.9, 0, 0, 10, 10], [0, 2, 0, 0.3, 0, 0, 10, 10],
+            [0, 4, 0, 0.5, 0, 0, 10, 10], [0, 2, 0, 0.1, 50, 0, 60, 10],
+            [0, 2, 0, 0.7, 80, 0, 90, 10]]
+    ids = [1, 1, 1, 2, 0]
+    got = smooth_track_scores(np.array(rows, float), ids, 3)[:, 3]
+    # frame 2: (0.9 + 0.3) / 2, frame 3 missing is not a 0; frame 4: its neighbour is missing
+    assert np.allclose(got, [0.6, 0.6, 0.5, 0.1, 0.7])
+    assert np.array_equal(smooth_track_scores(np.array(rows, float), ids, 1), rows)
+
+
 def test_perfect_track_is_the_ground_truth():
     frames = range(5, 35)
     gt = gt_tubes([(0, frames)])
