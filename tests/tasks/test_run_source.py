@@ -31,3 +31,21 @@ def test_stad_run_from_a_cvat_export(tmp_path):
         list((work / 'action').glob('*.py'))
     text = dumped[0].read_text()
     assert "class_names = [\n    'jumping jack',\n    'squat',\n    'wave',\n    'walk'," in text
+
+
+def test_a_source_without_boxes_trains_the_detector_first(tmp_path):
+    """Create ML data has no boxes: the detector that labels it comes before the import
+    (trained on the synthetic default, or the one given), and labels its people."""
+    from stad.data.formats.synth_formats import synth_format
+    from stad.tasks.run import RunOptions, build_stages
+    src = synth_format(str(tmp_path / 'cm'), 'createml-csv', progress=False, seed=0,
+                       videos=4, frames=30, size=(96, 72))
+    o = RunOptions(source=src, work_dir=str(tmp_path / 'w'))
+    assert o.source_format == 'createml' and o.data_root == str(tmp_path / 'w' / 'data')
+    assert [s.name for s in build_stages(o)] == [
+        'synth_for_det', 'det_train', 'import', 'data', 'propose', 'action_train', 'eval',
+        'demo']
+    given = RunOptions(source=src, work_dir=str(tmp_path / 'w'), det_checkpoint='det.pth')
+    assert [s.name for s in build_stages(given)][:3] == ['import', 'data', 'propose']
+    boxes = RunOptions(source=src, source_format='cvat', work_dir=str(tmp_path / 'w'))
+    assert [s.name for s in build_stages(boxes)][:3] == ['import', 'data', 'det_train']
