@@ -255,3 +255,49 @@ def smooth_track_actions(results: Sequence[KeyframeResult], label_map: Mapping[i
             acts.append(top_actions(smoothed[t][k:k + 1], label_map, thr=thr, topk=topk)[0])
         out.append(replace(r, actions=tuple(acts)))
     return out
+
+
+# ------------------------------------------------------------------ predictions as data
+
+def frame_events(results: Sequence[KeyframeResult], fps: float) -> list[dict]:
+    """One event per drawn person box of every tracked frame, in time order: ``{'frame'
+    (1-based), 'time' (s, ``(frame - 1) / fps``), 'track_id', 'box' [x1, y1, x2, y2] px,
+    'actions' [[name, score], ...] (best first, the labels drawn), 'keyframe'}``."""
+    out = []
+    for r in results:
+        f = r.frame_index + 1
+        for j, t in enumerate(r.track_ids.tolist()):
+            out.append(dict(frame=f, time=round((f - 1) / fps, 4), track_id=int(t),
+                            box=[round(float(v), 1) for v in r.boxes[j]],
+                            actions=[[n, round(float(s), 4)] for n, s in r.actions[j]],
+                            keyframe=r.is_keyframe))
+    return out
+
+
+def track_segments(results: Sequence[KeyframeResult], fps: float) -> list[dict]:
+    """The action segments per person track: maximal runs of tracked frames of one track
+    whose top drawn label is the same (frames without a label end a run), ``{'track_id',
+    'label', 'start_frame', 'end_frame' (1-based, inclusive), 'start', 'end' (s: the
+    segment shows ``[(start_frame - 1) / fps, end_frame / fps)``), 'mean_score'}``, by
+    track then start (Create ML's ``prediction(from:)``, TAO's inference listing)."""
+    runs: dict[int, list] = {}
+    for r in results:
+        for j, t in enumerate(r.track_ids.tolist()):
+            top = r.actions[j][0] if r.actions[j] else (None, 0.0)
+            runs.setdefault(int(t), []).append((r.frame_index + 1, top[0], float(top[1])))
+    out = []
+    for t in sorted(runs):
+        seq = runs[t]
+        start = 0
+        for i in range(1, len(seq) + 1):
+            if i < len(seq) and seq[i][1] == seq[start][1]:
+                continue
+            label = seq[start][1]
+            if label is not None:
+                f0, f1 = seq[start][0], seq[i - 1][0]
+                out.append(dict(track_id=t, label=label, start_frame=f0, end_frame=f1,
+                                start=round((f0 - 1) / fps, 4), end=round(f1 / fps, 4),
+                                mean_score=round(float(np.mean([s for _, _, s in
+                                                                seq[start:i]])), 4)))
+            start = i
+    return out

@@ -7,10 +7,11 @@ from stad.cli import add_models, sub_parser
 
 def register(sub) -> None:
     p = sub_parser(sub, 'demo', help='render person boxes, track IDs and actions on a video -> mp4',
-        description='Stream VIDEO: detect people on keyframes (every --keyframe-stride '
-                    'frames, in batches), predict their actions from the clip around each '
-                    'keyframe, link them into tracks, and write OUT.mp4 with boxes, track '
-                    'IDs and the top actions on every frame. Memory does not grow with the '
+        description='Stream VIDEO: detect and track people on every frame (--track-stride), '
+                    'predict their actions from the clip around each keyframe (every '
+                    '--keyframe-stride frames, in batches), and write OUT.mp4 with boxes, '
+                    "track IDs and the track's smoothed top actions on every frame "
+                    '(--events / --segments: the same as data). Memory does not grow with the '
                     "video's length. demo/demo_spatiotemporal_det.py takes mmaction2's "
                     'demo arguments.')
     p.add_argument('video', help='input video')
@@ -46,6 +47,12 @@ def register(sub) -> None:
     p.add_argument('--device', default='cpu', help="torch device ('cpu', 'cuda:0')")
     p.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
                    help='overrides of the action config')
+    p.add_argument('--events', metavar='FILE.jsonl',
+                   help='also write every drawn box as a JSON line: frame, time, track_id, '
+                        'box, actions [[name, score], ...], keyframe')
+    p.add_argument('--segments', metavar='FILE.json',
+                   help="also write each person track's action segments: track_id, label, "
+                        'start_frame, end_frame, start, end (s), mean_score')
     p.add_argument('--quiet', action='store_true', help='no progress bars')
     p.set_defaults(func=_run)
 
@@ -77,7 +84,8 @@ def _run(args) -> int:
                  det_checkpoint=args.det_checkpoint, config=args.config,
                  checkpoint=args.checkpoint, label_map=args.label_map, options=options,
                  out_fps=args.out_fps, output_stride=args.output_stride, device=args.device,
-                 cfg_options=parse_cfg_options(args.cfg_options), progress=not args.quiet)
+                 cfg_options=parse_cfg_options(args.cfg_options), progress=not args.quiet,
+                 events=args.events, segments=args.segments)
     print(f'{s.out}: {s.frames_written} frames {s.size[0]}x{s.size[1]} at {s.fps:g} fps, '
           f'{s.keyframes} keyframes, {s.boxes} person boxes, {s.tracks} tracks')
     return 0

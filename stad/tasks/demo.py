@@ -7,6 +7,7 @@ keyframes (:func:`stad.apis.video.predict_video`), drawn
 """
 from __future__ import annotations
 
+import json
 import math
 import os
 from dataclasses import dataclass
@@ -14,9 +15,9 @@ from typing import Mapping
 
 from stad.apis.action import load_action_model
 from stad.apis.detect import FrameDetector, load_detector
-from stad.apis.video import DemoOptions, predict_video
+from stad.apis.video import DemoOptions, frame_events, predict_video, track_segments
 from stad.errors import StadError
-from stad.io.atomic import check_writable
+from stad.io.atomic import atomic_write_text, check_writable
 from stad.io.label_map import read_label_map
 from stad.io.video import VideoFrames, write_mp4
 from stad.progress import progress_bar
@@ -72,7 +73,8 @@ def run_demo(video: str, out: str, *, det_config: str, det_checkpoint: str, conf
              checkpoint: str, label_map: str | None = None,
              options: DemoOptions = DemoOptions(), out_fps: float | None = None,
              output_stride: int = 1, device: str = 'cpu',
-             cfg_options: Mapping | None = None, progress: bool = True) -> DemoSummary:
+             cfg_options: Mapping | None = None, progress: bool = True,
+             events: str | None = None, segments: str | None = None) -> DemoSummary:
     """``stad demo``: predict actions of the people in ``video`` and write ``out`` (mp4).
 
     Args:
@@ -91,6 +93,11 @@ def run_demo(video: str, out: str, *, det_config: str, det_checkpoint: str, conf
         device: torch device.
         cfg_options: overrides of the action config, ``{'a.b': value}``.
         progress: progress bars with ETA for prediction and rendering.
+        events: write every drawn box as a JSON Lines event (frame, time, track ID, box,
+            top actions; :func:`stad.apis.video.frame_events`) to this file.
+        segments: write the action segments per person track (track ID, label, start /
+            end frame and seconds, mean score; :func:`stad.apis.video.track_segments`) as
+            JSON to this file. Both are written atomically after the video.
 
     Raises:
         StadError: missing files, an output that cannot be written (checked before any
@@ -102,6 +109,9 @@ def run_demo(video: str, out: str, *, det_config: str, det_checkpoint: str, conf
     if out_fps is not None and not (math.isfinite(out_fps) and out_fps > 0):
         raise StadError(f'output fps must be a finite number > 0, got {out_fps}')
     check_output(out, video)
+    for path in (events, segments):
+        if path is not None:
+            check_writable(path)
     labels = read_label_map(label_map) if label_map is not None else None
     source = VideoFrames(video)
     am = load_action_model(config, checkpoint, device=device, cfg_options=cfg_options)
@@ -125,6 +135,13 @@ def run_demo(video: str, out: str, *, det_config: str, det_checkpoint: str, conf
         written = write_mp4(annotate_frames(source.iter_frames(output_stride), results),
                             out, fps=fps, size=(source.width, source.height),
                             on_frame=lambda: bar.update(1))
+    if events is not None:
+        atomic_write_text(events, ''.join(json.dumps(e) + '\n'
+                                          for e in frame_events(results, source.fps)))
+    if segments is not None:
+        atomic_write_text(segments, json.dumps(
+            dict(video=os.path.abspath(video), fps=source.fps,
+                 segments=track_segments(results, source.fps)), indent=1) + '\n')
     tracks = len({int(t) for r in results for t in r.track_ids})
     return DemoSummary(out=out, frames_written=written,
                        keyframes=sum(r.is_keyframe for r in results),

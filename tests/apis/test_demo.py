@@ -122,10 +122,17 @@ def test_demo_writes_every_frame_with_bounded_memory(tmp_path, tiny_models):
     # untrained models score low: every box starts a track (else none is drawn)
     opts = DemoOptions(det_score_thr=0.0, action_score_thr=0.0, keyframe_stride=8,
                        batch_size=2, max_persons=3, track_init_thr=0.0)
+    ev, seg = tmp_path / 'out' / 'events.jsonl', tmp_path / 'out' / 'segments.json'
     s = run_demo(video, out, det_config=DET_CONFIG, det_checkpoint=det_ckpt,
-                 config=ACTION_CONFIG, checkpoint=act_ckpt, options=opts, progress=False)
+                 config=ACTION_CONFIG, checkpoint=act_ckpt, options=opts, progress=False,
+                 events=str(ev), segments=str(seg))
     vr = decord.VideoReader(out)
     assert len(vr) == 40 == s.frames_written
+    import json
+    events = [json.loads(line) for line in ev.read_text().splitlines()]
+    assert len(events) == s.boxes and {e['track_id'] for e in events} and \
+        all(1 <= e['frame'] <= 40 for e in events)
+    assert json.loads(seg.read_text())['fps'] == 10.0
     assert vr[0].shape == (H, W, 3)
     assert s.keyframes == 4 and s.tracks >= 1
     # structural memory bound: never more than one clip + one batch of decoded frames
@@ -134,7 +141,7 @@ def test_demo_writes_every_frame_with_bounded_memory(tmp_path, tiny_models):
     plain = decord.VideoReader(video)
     assert max(np.abs(vr[i].asnumpy().astype(int) - plain[i].asnumpy().astype(int)).max()
                for i in range(0, 40, 4)) > 60
-    assert sorted(os.listdir(tmp_path / 'out')) == ['demo.mp4']
+    assert sorted(os.listdir(tmp_path / 'out')) == ['demo.mp4', 'events.jsonl', 'segments.json']
 
 
 def test_too_short_video_is_a_one_line_error(tmp_path, tiny_models, capsys):
@@ -336,3 +343,26 @@ def test_track_smoothed_labels_do_not_flicker():
     assert changes(raw) == 3 and raw[2] == 'wave'  # walk wave walk ... squat
     assert changes(smooth) == 1 and smooth[:4] == ['walk'] * 4 and smooth[-3:] == ['squat'] * 3
     assert np.allclose(results[2].scores, [wave])  # the keyframe's own scores are kept
+
+
+def test_predictions_as_data_events_and_track_segments():
+    """What the demo draws, as data: one event per box and frame, and per track the runs
+    of one top label as segments with frames, seconds and mean score."""
+    from stad.apis.video import KeyframeResult, frame_events, track_segments
+    box = np.array([[10., 20., 50., 90.]], np.float32)
+
+    def r(i, acts, key=False):
+        return KeyframeResult(frame_index=i, boxes=box, det_scores=np.array([0.9]),
+                              track_ids=np.array([3]), actions=(acts,),
+                              scores=np.zeros((1, 2)) if key else None)
+    results = [r(0, (('wave', 0.8),)), r(1, (('wave', 0.6), ('walk', 0.2)), True),
+               r(2, ()), r(3, (('walk', 0.7),)), r(4, (('walk', 0.5),), True)]
+    ev = frame_events(results, fps=25.0)
+    assert len(ev) == 5 and ev[1] == dict(frame=2, time=0.04, track_id=3,
+                                          box=[10.0, 20.0, 50.0, 90.0],
+                                          actions=[['wave', 0.6], ['walk', 0.2]], keyframe=True)
+    seg = track_segments(results, fps=25.0)
+    assert seg == [dict(track_id=3, label='wave', start_frame=1, end_frame=2, start=0.0,
+                        end=0.08, mean_score=0.7),
+                   dict(track_id=3, label='walk', start_frame=4, end_frame=5, start=0.12,
+                        end=0.2, mean_score=0.6)]
