@@ -69,6 +69,47 @@ class DemoSummary:
     peak_live_frames: int
 
 
+def _predict(video, det_config, det_checkpoint, config, checkpoint, label_map, options,
+             device, cfg_options, progress):
+    """Load both models (the action model first: a too-short video fails before the
+    detector loads) and predict: ``(VideoFrames, [KeyframeResult])``."""
+    labels = read_label_map(label_map) if label_map is not None else None
+    source = VideoFrames(video)
+    am = load_action_model(config, checkpoint, device=device, cfg_options=cfg_options)
+    # fail before loading the detector and before any work
+    am.check_length(source.num_frames, video)
+    if labels is not None:
+        check_label_map(labels, am.num_classes, label_map)
+    else:
+        names = am.class_names or [str(i) for i in range(am.num_classes)]
+        labels = dict(enumerate(names))
+    detector = FrameDetector(load_detector(det_config, det_checkpoint, device=device),
+                             score_thr=options.det_score_thr,
+                             max_per_frame=options.max_persons)
+    if options.det_cat_id is not None:
+        detector.label = int(options.det_cat_id)
+    return source, predict_video(source, detector, am, label_map=labels, options=options,
+                                 progress=progress)
+
+
+def predict(video: str, *, det_config: str, det_checkpoint: str, config: str,
+            checkpoint: str, label_map: str | None = None,
+            options: DemoOptions = DemoOptions(), device: str = 'cpu',
+            cfg_options: Mapping | None = None, progress: bool = False) -> dict:
+    """The demo's predictions on ``video`` as data, without rendering (``stad.predict``).
+
+    Returns:
+        ``{'video', 'fps', 'segments': [...], 'events': [...]}``: the action segments per
+        person track (:func:`stad.apis.video.track_segments`) and every box of every
+        tracked frame (:func:`stad.apis.video.frame_events`).
+    """
+    source, results = _predict(video, det_config, det_checkpoint, config, checkpoint,
+                               label_map, options, device, cfg_options, progress)
+    return dict(video=os.path.abspath(video), fps=source.fps,
+                segments=track_segments(results, source.fps),
+                events=frame_events(results, source.fps))
+
+
 def run_demo(video: str, out: str, *, det_config: str, det_checkpoint: str, config: str,
              checkpoint: str, label_map: str | None = None,
              options: DemoOptions = DemoOptions(), out_fps: float | None = None,
@@ -112,23 +153,8 @@ def run_demo(video: str, out: str, *, det_config: str, det_checkpoint: str, conf
     for path in (events, segments):
         if path is not None:
             check_writable(path)
-    labels = read_label_map(label_map) if label_map is not None else None
-    source = VideoFrames(video)
-    am = load_action_model(config, checkpoint, device=device, cfg_options=cfg_options)
-    # fail before loading the detector and before any work
-    am.check_length(source.num_frames, video)
-    if labels is not None:
-        check_label_map(labels, am.num_classes, label_map)
-    else:
-        names = am.class_names or [str(i) for i in range(am.num_classes)]
-        labels = dict(enumerate(names))
-    detector = FrameDetector(load_detector(det_config, det_checkpoint, device=device),
-                             score_thr=options.det_score_thr,
-                             max_per_frame=options.max_persons)
-    if options.det_cat_id is not None:
-        detector.label = int(options.det_cat_id)
-    results = predict_video(source, detector, am, label_map=labels, options=options,
-                            progress=progress)
+    source, results = _predict(video, det_config, det_checkpoint, config, checkpoint,
+                               label_map, options, device, cfg_options, progress)
     fps = out_fps or source.fps / output_stride
     n_out = -(-source.num_frames // output_stride)
     with progress_bar(total=n_out, desc='demo: render', unit='frame', disable=not progress) as bar:

@@ -366,3 +366,17 @@ def test_predictions_as_data_events_and_track_segments():
                         end=0.08, mean_score=0.7),
                    dict(track_id=3, label='walk', start_frame=4, end_frame=5, start=0.12,
                         end=0.2, mean_score=0.6)]
+
+
+def test_stad_predict_returns_the_demo_predictions_as_data(tmp_path, tiny_models):
+    import stad
+    det_ckpt, act_ckpt = tiny_models
+    video = make_video(tmp_path / 'in.mp4', 40)
+    opts = DemoOptions(det_score_thr=0.0, action_score_thr=0.0, max_persons=3,
+                       track_init_thr=0.0)
+    got = stad.predict(video, det_config=DET_CONFIG, det_checkpoint=det_ckpt,
+                       config=ACTION_CONFIG, checkpoint=act_ckpt, options=opts)
+    assert got['fps'] == 10.0 and got['events'] and os.listdir(tmp_path) == ['in.mp4']
+    tracks = {e['track_id'] for e in got['events']}
+    assert got['segments'] and {s['track_id'] for s in got['segments']} <= tracks
+    assert all(s['start_frame'] <= s['end_frame'] for s in got['segments'])
