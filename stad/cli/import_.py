@@ -23,3 +23,12 @@ def register(sub) -> None:
                             help='the annotation format to read')
     for name in FORMATS:
         importlib.import_module(f'stad.cli.{name}').register(fmts)
+
+
+def print_summary(summary) -> int:
+    """What every ``stad import`` prints: the importer's lines, then one line of totals."""
+    for line in summary.lines:
+        print(line)
+    print(f'wrote {summary.videos} videos, {summary.tubes} tubes, {len(summary.labels)} labels '
+          f'({", ".join(summary.labels)}) to {summary.layout.root}')
+    return 0

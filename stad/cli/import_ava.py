@@ -49,13 +49,10 @@ def register(sub) -> None:
 
 
 def _run(args) -> int:
+    from stad.cli.import_ import print_summary
     from stad.data.formats.ava import import_ava
     summary = import_ava(args.src, args.out, csv=args.csv, label_map=args.label_map,
                          videos_dir=args.videos, keyframes=args.keyframes,
                          val_csv=args.val_csv, val_fraction=args.val_fraction,
                          timestamp_start=args.timestamp_start, overwrite=args.overwrite)
-    for line in summary.lines:
-        print(line)
-    print(f'wrote {summary.videos} videos, {summary.tubes} tubes, {len(summary.labels)} labels '
-          f'to {summary.layout.root}')
-    return 0
+    return print_summary(summary)

@@ -50,14 +50,11 @@ def register(sub) -> None:
 
 
 def _run(args) -> int:
+    from stad.cli.import_ import print_summary
     from stad.tasks.autolabel import import_createml
     summary = import_createml(args.src, args.out, det_config=args.det_config,
                               det_checkpoint=args.det_checkpoint, tracker=args.tracker,
                               negative_class=args.negative_class, score_thr=args.score_thr,
                               val_fraction=args.val_fraction, overwrite=args.overwrite,
                               contact_sheets=not args.no_contact_sheets, max_gap=args.max_gap)
-    for line in summary.lines:
-        print(line)
-    print(f'wrote {summary.videos} videos, {summary.tubes} tubes, {len(summary.labels)} labels '
-          f'to {summary.layout.root}')
-    return 0
+    return print_summary(summary)

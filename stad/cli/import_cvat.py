@@ -39,13 +39,10 @@ def register(sub) -> None:
 
 
 def _run(args) -> int:
+    from stad.cli.import_ import print_summary
     from stad.data.formats.cvat import import_cvat
     summary = import_cvat(args.src, args.out, videos_dir=args.videos,
                           action_attribute=args.action_attribute,
                           person_label=args.person_label, val_fraction=args.val_fraction,
                           val=args.val, overwrite=args.overwrite)
-    for line in summary.lines:
-        print(line)
-    print(f'wrote {summary.videos} videos, {summary.tubes} tubes, {len(summary.labels)} labels '
-          f'({", ".join(summary.labels)}) to {summary.layout.root}')
-    return 0
+    return print_summary(summary)

@@ -365,7 +365,7 @@ def test_cli_register_runs_the_import(tmp_path, videos, capsys):
     assert args.func(args) == 0
     text = capsys.readouterr().out
     assert 'keyframes held (AVA)' in text
-    assert f'wrote 2 videos, 2 tubes, 2 labels to {out}' in text
+    assert f'wrote 2 videos, 2 tubes, 2 labels (stand, wave) to {out}' in text
     assert [len(t[0]) for t in _tubes(out)['ava/clip30'].values()] == [30]
     args = parser.parse_args(['ava', src, '--out', out])  # exists: refused
     with pytest.raises(StadError, match='--overwrite'):
