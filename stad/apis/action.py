@@ -31,8 +31,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from stad.errors import StadError
-from stad.io.checkpoint import load_weights
-from stad.io.config import read_config
+from stad.io.checkpoint import load_weights, read_checkpoint
+from stad.io.config import label_set_overrides, read_config, recorded_class_names
 from stad.io.layout import MULTISPORTS_AVA_KWARGS, img_key
 from stad.io.video import read_batch
 
@@ -136,10 +136,17 @@ def load_action_model(config: str | Any, checkpoint: str | None = None, *,
         cfg = read_config(config, 'action model config')
     else:
         cfg = copy.deepcopy(config)
-    if cfg_options:
-        cfg.merge_from_dict(dict(cfg_options))
     if checkpoint is not None and not os.path.isfile(checkpoint):
         raise StadError(f'checkpoint not found: {checkpoint}')
+    ckpt = read_checkpoint(checkpoint, 'action model') if checkpoint is not None else None
+    # a model trained on an imported label set (stad run / stad train --data-root): its
+    # classes come with the checkpoint, so the config it started from still loads it
+    names = recorded_class_names(ckpt) if ckpt is not None else None
+    if names and list(cfg.get('class_names') or []) != names:
+        cfg.merge_from_dict(label_set_overrides(cfg, names, getattr(cfg, 'filename', None)
+                                                or '<config>'))
+    if cfg_options:
+        cfg.merge_from_dict(dict(cfg_options))
     sample, after = _split_pipeline(cfg)
 
     import mmaction.datasets  # noqa: F401  (registers the transforms)
@@ -156,7 +163,7 @@ def load_action_model(config: str | Any, checkpoint: str | None = None, *,
     if checkpoint is not None:
         # strict: mmengine's load_checkpoint only logs unmatched weights and leaves them
         # random, so a detector checkpoint here would run without a word
-        load_weights(model, checkpoint, what='action model')
+        load_weights(model, checkpoint, what='action model', ckpt=ckpt)
     model.to(torch.device(device)).eval()
 
     head = model.roi_head.bbox_head

@@ -134,13 +134,14 @@ def _shape(t) -> str:
     return 'x'.join(map(str, getattr(t, 'shape', ()))) or 'scalar'
 
 
-def load_weights(model: Any, path: str, what: str = 'model') -> dict:
+def load_weights(model: Any, path: str, what: str = 'model', ckpt: dict | None = None) -> dict:
     """Load the checkpoint ``path`` into ``model`` strictly (every weight, same shapes).
 
     Args:
         model: a ``torch.nn.Module``; its weights are replaced in place.
         path: the checkpoint (:func:`read_checkpoint`).
         what: the model's role (``'action model'``, ``'detector'``), in errors.
+        ckpt: ``read_checkpoint(path)`` if the caller has read it already.
 
     Returns:
         the checkpoint dict (its ``meta`` holds e.g. ``dataset_meta``).
@@ -152,7 +153,7 @@ def load_weights(model: Any, path: str, what: str = 'model') -> dict:
             detector checkpoint?``.
     """
     import torch
-    ckpt = read_checkpoint(path, what)
+    ckpt = ckpt if ckpt is not None else read_checkpoint(path, what)
     state = {(k[len(_DDP_PREFIX):] if k.startswith(_DDP_PREFIX) else k): v
              for k, v in ckpt['state_dict'].items()}
     own = model.state_dict()

@@ -19,32 +19,6 @@ def parse_cfg_options(options: Sequence[str]) -> dict:
     return out
 
 
-def label_set_overrides(cfg, labels: Sequence[str], config: str = '<config>') -> dict:
-    """What an action config must say for a label set: the head's ``num_classes`` and
-    ``topk`` (``BBoxHeadAVA`` asserts every ``k < num_classes``), the datasets'
-    ``num_classes`` and the ``class_names`` the demo draws.
-
-    The synthetic config hard-codes its 4 classes; an imported dataset's classes come
-    from its ground truth's ``labels`` (``stad run`` passes them).
-    """
-    n = len(labels)
-    head = (((cfg.get('model') or {}).get('roi_head') or {}).get('bbox_head'))
-    if head is None:
-        raise StadError(f'{config}: no model.roi_head.bbox_head: not an action detection '
-                        'config, cannot set its classes')
-    if n < 2:
-        raise StadError(f'an action model needs at least 2 classes, the label set has {n}: '
-                        f'{list(labels)}')
-    out = {'model.roi_head.bbox_head.num_classes': n,
-           'model.roi_head.bbox_head.topk': tuple(sorted({1, min(2, n - 1)})),
-           'class_names': list(labels)}
-    for dl in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        ds = (cfg.get(dl) or {}).get('dataset') or {}
-        if 'num_classes' in ds:
-            out[f'{dl}.dataset.num_classes'] = n
-    return out
-
-
 def dataset_labels_fps(data_root: str) -> tuple[list[str], float]:
     """A dataset root's class names (its ground truth's ``labels``) and its videos' frame
     rate (the median over the videos' headers)."""
@@ -107,7 +81,7 @@ def load_config(config: str, *, work_dir: str | None = None,
     ``mim train``). ``iters`` sets ``train_cfg.max_iters`` **and** stretches the
     iteration-based LR schedule to the new length (:func:`rescale_schedule`).
     """
-    from stad.io.config import read_config
+    from stad.io.config import label_set_overrides, read_config
     if iters is not None and iters < 1:
         raise StadError(f'--iters must be >= 1, got {iters}')
     cfg = read_config(config)

@@ -41,3 +41,13 @@ def test_window_is_set_in_every_pipeline_and_printed():
                     'frame_interval 8: a clip spans 25 frames (1.00 s)']
     with pytest.raises(StadError, match='needs the videos'):
         load_config(SYNTH_ACTION_CONFIG, window_seconds=1.0)
+
+
+def test_class_names_recorded_in_a_checkpoint_are_read_without_running_its_config():
+    from stad.io.config import recorded_class_names
+    cfg_text = ("model = dict(type='FastRCNN')\nclass_names = [\n    'run',\n    'jump',\n]\n"
+                "x = __import__('os').system('echo pwned')\n")
+    assert recorded_class_names({'meta': {'cfg': cfg_text}}) == ['run', 'jump']
+    assert recorded_class_names({'meta': {'cfg': "class_names = names_from_elsewhere()"}}) \
+        is None
+    assert recorded_class_names({'meta': {}}) is None and recorded_class_names({}) is None

@@ -48,7 +48,7 @@ def test_iters_shortens_the_lr_schedule():
     full = load_config(CPU_CONFIG).train_cfg.max_iters
     assert cfg.train_cfg.max_iters == 300
     assert cosine.T_max == cosine.end == 300  # decays over the run, not over `full`
-    assert warmup.end == round(50 * 300 / full)
+    assert warmup.end == round(100 * 300 / full)  # the config warms up over 100
     det = load_config(SYNTH_DET_CONFIG, iters=300)
     assert det.param_scheduler[1].milestones == [225, 270]
 
