@@ -135,7 +135,11 @@ def extract_frames(layout: DataLayout, videos: Iterable[str] | None = None,
             for job in jobs:
                 collect(_extract_one(job))
         else:
-            ctx = mp.get_context('fork' if 'fork' in mp.get_all_start_methods() else None)
+            # not 'fork': after a detector ran in this process (stad run's Create ML import
+            # comes before this stage) forked workers hang on the locks of torch's and
+            # OpenCV's thread pools; forkserver's workers start from a clean process
+            methods = mp.get_all_start_methods()
+            ctx = mp.get_context('forkserver' if 'forkserver' in methods else 'spawn')
             with ctx.Pool(min(workers, len(jobs))) as pool:
                 for res in pool.imap_unordered(_extract_one, jobs):
                     collect(res)
