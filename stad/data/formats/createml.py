@@ -15,7 +15,8 @@ createml <out>`` reads back as the two splits.
     <out>/<split>/<label>/<video>_p<person>_<k>.mp4    one clip per ground-truth tube
     <out>/truth.json
 
-A clip holds exactly the frames of its tube (source frames ``first..last``, clip frame
+A tube shorter than :data:`MIN_CLIP_FRAMES` makes no clip (``min_frames``). A clip holds
+exactly the frames of its tube (source frames ``first..last``, clip frame
 ``c`` = source frame ``first + c - 1``) at the source's frame rate, cropped to the
 actor: the union of the tube's boxes grown by :data:`CROP_MARGIN` of its size on every
 side, clipped to the frame (even width and height). Create ML's labelled folders hold
@@ -62,6 +63,10 @@ ANNOTATION_STEM = 'annotations'
 FRAME_EPS = 1e-3
 # createml-folders clips: the actor's boxes' union grown by this share of its size a side
 CROP_MARGIN = 0.25
+# createml-folders: tubes shorter than this many frames make no clip (a 2-frame walk at the
+# image edge is no action example, is shorter than an action model's clip, and decord
+# fails on such a clip)
+MIN_CLIP_FRAMES = 16
 
 
 def range_of_frames(first: int, last: int, fps: float) -> tuple[float, float]:
@@ -172,7 +177,8 @@ def _label_dir(label: str) -> str:
     return label.replace('/', '_').replace('\\', '_').strip() or 'label'
 
 
-def write_createml_folders(native_root: str, out: str, *, overwrite: bool = False) -> dict:
+def write_createml_folders(native_root: str, out: str, *, overwrite: bool = False,
+                           min_frames: int = MIN_CLIP_FRAMES) -> dict:
     """Write ``native_root`` as Create ML labelled folders, one clip per tube (module
     docstring), and ``truth.json``.
 
@@ -198,6 +204,8 @@ def write_createml_folders(native_root: str, out: str, *, overwrite: bool = Fals
             frames = VideoFrames(path)
             count: Counter = Counter()
             for label, tube, person in tubes:
+                if len(tube) < min_frames:
+                    continue
                 who = f'p{person}' if person is not None else 't'
                 count[(who, label)] += 1
                 rel = os.path.join(splits[video], _label_dir(label),
