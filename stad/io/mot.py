@@ -48,6 +48,22 @@ def mot_rows(frames, ids, boxes, scores=None) -> np.ndarray:
     return sort_mot(out)
 
 
+def tracked_rows(dets_per_frame, ids_per_frame) -> np.ndarray:
+    """MOT rows of a tracker's output: frame ``k`` (1-based) of ``dets_per_frame`` holds
+    ``(N_k, 5)`` boxes + scores, ``ids_per_frame[k]`` their track ids; boxes no track
+    follows (id ``<= 0``) are left out, as a MOT tracker's output leaves them out."""
+    fr, tid, boxes, scores = [], [], [], []
+    for f, (d, i) in enumerate(zip(dets_per_frame, ids_per_frame), start=1):
+        d, keep = np.asarray(d).reshape(-1, 5), np.asarray(i) > 0
+        fr += [f] * int(keep.sum())
+        tid.append(np.asarray(i)[keep])
+        boxes.append(d[keep, :4])
+        scores.append(d[keep, 4])
+    if not boxes:
+        return mot_rows([], [], np.zeros((0, 4)))
+    return mot_rows(fr, np.concatenate(tid), np.concatenate(boxes), np.concatenate(scores))
+
+
 def sort_mot(rows: np.ndarray) -> np.ndarray:
     """Rows sorted by frame, then id (a copy)."""
     rows = np.asarray(rows, dtype=np.float64)

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from stad.data.boxes import iou_pairwise
 from stad.data.formats.common import (
     ImportSummary,
     VideoInfo,
@@ -573,7 +574,7 @@ def check_against_truth(root: str, truth_file: str, *, iou: float = 0.5) -> dict
                 got[int(row[0])] = row[1:5]
         common = sorted(set(true) & set(got))
         n += 1
-        m = float(np.mean([_iou1(true[f], got[f]) for f in common])) if common else 0.0
+        m = float(np.mean([float(iou_pairwise(true[f], got[f])) for f in common])) if common else 0.0
         ious.append(m)
         covs.append(len(common) / len(true))
         if m >= iou:
@@ -583,11 +584,3 @@ def check_against_truth(root: str, truth_file: str, *, iou: float = 0.5) -> dict
     return dict(entries=n, right=right, accuracy=right / n if n else 0.0,
                 mean_iou=float(np.mean(ious)) if ious else 0.0,
                 frame_coverage=float(np.mean(covs)) if covs else 0.0, wrong=wrong)
-
-
-def _iou1(a: np.ndarray, b: np.ndarray) -> float:
-    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = w * h
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0

@@ -31,7 +31,7 @@ import numpy as np
 from stad.apis.tracking import TRACKERS, track_frames
 from stad.data.synth import PRESETS, identity_rows, plan_dataset, render_video_with_ids
 from stad.evaluation.tracking import evaluate_tracking
-from stad.io.mot import mot_rows, to_xyxy
+from stad.io.mot import to_xyxy, tracked_rows
 
 
 def detections(gt_rows: np.ndarray, n_frames: int, size: tuple[int, int], jitter: float,
@@ -57,15 +57,7 @@ def tracks(dets: list[np.ndarray], kind: str) -> tuple[np.ndarray, float]:
     t0 = time.perf_counter()
     ids = track_frames(dets, kind)
     seconds = time.perf_counter() - t0
-    fr, tid, boxes, scores = [], [], [], []
-    for f, (d, i) in enumerate(zip(dets, ids), start=1):
-        keep = i > 0
-        fr += [f] * int(keep.sum())
-        tid.append(i[keep])
-        boxes.append(d[keep, :4])
-        scores.append(d[keep, 4])
-    return mot_rows(fr, np.concatenate(tid), np.concatenate(boxes),
-                    np.concatenate(scores)), seconds
+    return tracked_rows(dets, ids), seconds
 
 
 def main(argv=None) -> int:

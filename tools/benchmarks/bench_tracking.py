@@ -31,7 +31,7 @@ from stad.data.gt import load_gt, split_videos
 from stad.errors import StadError
 from stad.evaluation.tracking import evaluate_tracking
 from stad.io.layout import DataLayout, parse_img_key
-from stad.io.mot import load_mot, mot_rows, save_mot
+from stad.io.mot import load_mot, save_mot, tracked_rows
 from stad.io.proposals import load_proposals
 
 
@@ -65,15 +65,7 @@ def run_tracker(kind: str, dets: dict, nframes: dict, score_thr: float):
         ids = track_frames(seq, kind)
         seconds += time.perf_counter() - t0
         frames += n
-        fr, tid, boxes, scores = [], [], [], []
-        for f, (d, i) in enumerate(zip(seq, ids), start=1):
-            keep = i > 0
-            fr += [f] * int(keep.sum())
-            tid.append(i[keep])
-            boxes.append(d[keep, :4])
-            scores.append(d[keep, 4])
-        pred[video] = mot_rows(fr, np.concatenate(tid), np.concatenate(boxes),
-                               np.concatenate(scores))
+        pred[video] = tracked_rows(seq, ids)
     return pred, seconds, frames
 
 

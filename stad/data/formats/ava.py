@@ -58,6 +58,7 @@ import os
 
 import numpy as np
 
+from stad.data.boxes import iou_pairwise
 from stad.data.formats.common import (
     ImportSummary,
     VideoInfo,
@@ -210,15 +211,6 @@ def _labels(label_map: str) -> tuple[list[str], dict[int, int]]:
     return [items[i] for i in ids], {i: k for k, i in enumerate(ids)}
 
 
-def _iou(a, b) -> float:
-    iw = min(a[2], b[2]) - max(a[0], b[0])
-    ih = min(a[3], b[3]) - max(a[1], b[1])
-    if iw <= 0 or ih <= 0:
-        return 0.0
-    inter = iw * ih
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
-
-
 def _link_people(items: list[tuple[int, tuple, AvaRow]]) -> list[object]:
     """Person keys for ``[(frame, box, row), ...]`` rows without a person_id (one video
     and action): a box continues the person of the previous annotated frame whose box it
@@ -231,7 +223,7 @@ def _link_people(items: list[tuple[int, tuple, AvaRow]]) -> list[object]:
     count = 0
     for f in sorted(by_frame):
         cur = by_frame[f]
-        pairs = sorted(((_iou(items[p][1], items[c][1]), -p, -c) for p in prev for c in cur),
+        pairs = sorted(((float(iou_pairwise(items[p][1], items[c][1])), -p, -c) for p in prev for c in cur),
                        reverse=True)
         used_p, used_c = set(), set()
         for iou, p, c in pairs:

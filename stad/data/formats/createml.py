@@ -53,6 +53,7 @@ from collections import Counter
 
 import numpy as np
 
+from stad.data.boxes import iou_matrix
 from stad.errors import StadError
 from stad.io.atomic import atomic_folder, link_or_copy
 from stad.io.layout import DataLayout
@@ -82,15 +83,6 @@ def frames_of_range(start_s: float, end_s: float, fps: float) -> tuple[int, int]
     return first, last
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of box ``a`` (4,) with boxes ``b`` (N, 4)."""
-    w = np.clip(np.minimum(a[2], b[:, 2]) - np.maximum(a[0], b[:, 0]), 0, None)
-    h = np.clip(np.minimum(a[3], b[:, 3]) - np.maximum(a[1], b[:, 1]), 0, None)
-    inter = w * h
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]) - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
-
-
 def tube_person(tube: np.ndarray, mot: np.ndarray | None) -> int | None:
     """The MOT id whose boxes match ``tube`` (T, 5) best: per frame the id of the box of
     highest IoU (>= 0.5), then the most frequent; None without MOT rows or a match."""
@@ -103,7 +95,7 @@ def tube_person(tube: np.ndarray, mot: np.ndarray | None) -> int | None:
         rows = np.flatnonzero(mot[:, 0] == f)
         if not len(rows):
             continue
-        iou = _iou(np.asarray(box), boxes[rows])
+        iou = iou_matrix(box, boxes[rows])[0]
         if iou.max() >= 0.5:
             votes[int(mot[rows[int(iou.argmax())], 1])] += 1
     return votes.most_common(1)[0][0] if votes else None

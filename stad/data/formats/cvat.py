@@ -73,6 +73,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from stad.data.boxes import iou_matrix
 from stad.data.formats.common import (
     ImportSummary,
     VideoInfo,
@@ -154,15 +155,6 @@ def person_tracks(people: list[Person], nframes: int, *, attribute: str = ACTION
     return tracks
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of one box ``a (4,)`` with boxes ``b (M, 4)``."""
-    w = np.clip(np.minimum(a[2], b[:, 2]) - np.maximum(a[0], b[:, 0]), 0, None)
-    h = np.clip(np.minimum(a[3], b[:, 3]) - np.maximum(a[1], b[:, 1]), 0, None)
-    inter = w * h
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]) - inter
-    return inter / np.maximum(union, 1e-9)
-
-
 def _fits(person: Person, tube: np.ndarray, label: str) -> bool:
     """Whether ``tube`` can join ``person``'s track: no shared frame, and not touching
     a run of the same label (an import would join the two tubes)."""
@@ -205,7 +197,7 @@ def people_from_gt(gt: dict, video: str, mot: np.ndarray | None = None) -> list[
             hit = by_frame.get(int(row[0]))
             if hit is None:
                 continue
-            iou = _iou(row[1:5], hit[1])
+            iou = iou_matrix(row[1:5], hit[1])[0]
             j = int(np.argmax(iou))
             if iou[j] >= 0.5:
                 votes[int(hit[0][j])] = votes.get(int(hit[0][j]), 0) + 1
