@@ -73,6 +73,7 @@ step "mmcv build/install took $(( $(date +%s) - m0 ))s"
 step "mmdet 3.3.0, mmaction2 1.2.0 and the rest"
 pipi -q mmdet==3.3.0 lap==0.5.13 trackeval==1.3.0 pycocotools "moviepy>=2,<3" decord==0.6.0 importlib_metadata \
   einops matplotlib scipy tqdm pytest nbclient nbformat ipykernel \
+  onnx==1.23.2 onnxscript==0.7.2 onnxruntime==1.32.0 openvino==2026.4.1 av==18.1.0 \
   "import-linter==2.5.2" "ruff==0.14.7"
 pipi -q --no-deps mmaction2==1.2.0
 # openmim 0.3.9 depends on opendatalab -> openxlab, which pins old setuptools; mim never

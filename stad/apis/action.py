@@ -111,7 +111,8 @@ def _split_pipeline(cfg) -> tuple[dict, list]:
 
 def load_action_model(config: str | Any, checkpoint: str | None = None, *,
                       device: str = 'cpu', cfg_options: Mapping | None = None,
-                      flip_test: bool | None = None) -> ActionModel:
+                      flip_test: bool | None = None, backend: str = 'torch',
+                      onnx_dir: str | None = None) -> ActionModel:
     """Build the action model of an mmaction2 config and load its weights.
 
     Args:

@@ -150,7 +150,8 @@ class FrameDetector:
         score_thr, max_per_frame: see :class:`ProposalOptions`.
     """
 
-    def __init__(self, model, *, score_thr: float, max_per_frame: int):
+    def __init__(self, model, *, score_thr: float, max_per_frame: int,
+                 backend: str = 'torch', onnx_dir: str | None = None):
         self.model = model
         self.pipeline = build_frame_pipeline(model)
         self.label = person_label(model)

@@ -69,25 +69,53 @@ class DemoSummary:
     peak_live_frames: int
 
 
-def _predict(video, det_config, det_checkpoint, config, checkpoint, label_map, options,
-             device, cfg_options, progress):
-    """Load both models (the action model first: a too-short video fails before the
-    detector loads) and predict: ``(VideoFrames, [KeyframeResult])``."""
-    labels = read_label_map(label_map) if label_map is not None else None
-    source = VideoFrames(video)
-    am = load_action_model(config, checkpoint, device=device, cfg_options=cfg_options)
-    # fail before loading the detector and before any work
-    am.check_length(source.num_frames, video)
-    if labels is not None:
-        check_label_map(labels, am.num_classes, label_map)
-    else:
-        names = am.class_names or [str(i) for i in range(am.num_classes)]
-        labels = dict(enumerate(names))
+def load_models(det_config: str, det_checkpoint: str, config: str, checkpoint: str, *,
+                options: DemoOptions = DemoOptions(), device: str = 'cpu',
+                cfg_options: Mapping | None = None, backend: str = 'torch',
+                onnx_dir: str | None = None, num_frames: int | None = None,
+                video: str = 'video'):
+    """The demo's two models: ``(FrameDetector, ActionModel)``, on ``backend``.
+
+    The action model loads first: a video of ``num_frames`` frames shorter than its clip
+    window fails before the detector loads. ``backend``: ``'torch'`` (eager PyTorch),
+    ``'onnxruntime'`` or ``'openvino'`` (both run the files ``stad export onnx`` wrote
+    to ``onnx_dir``; :mod:`stad.apis.runtime`).
+    """
+    am = load_action_model(config, checkpoint, device=device, cfg_options=cfg_options,
+                           backend=backend, onnx_dir=onnx_dir)
+    if num_frames is not None:
+        am.check_length(num_frames, video)
     detector = FrameDetector(load_detector(det_config, det_checkpoint, device=device),
                              score_thr=options.det_score_thr,
-                             max_per_frame=options.max_persons)
+                             max_per_frame=options.max_persons, backend=backend,
+                             onnx_dir=onnx_dir)
     if options.det_cat_id is not None:
         detector.label = int(options.det_cat_id)
+    return detector, am
+
+
+def _labels(am, label_map: str | None) -> dict:
+    """``{score column: name}`` from ``label_map`` (checked against the model), else the
+    model's class names, else the class indices."""
+    if label_map is not None:
+        labels = read_label_map(label_map)
+        check_label_map(labels, am.num_classes, label_map)
+        return labels
+    names = am.class_names or [str(i) for i in range(am.num_classes)]
+    return dict(enumerate(names))
+
+
+def _predict(video, det_config, det_checkpoint, config, checkpoint, label_map, options,
+             device, cfg_options, progress, backend='torch', onnx_dir=None):
+    """Load both models and predict: ``(VideoFrames, [KeyframeResult])``."""
+    if label_map is not None:
+        read_label_map(label_map)  # a bad file fails before any model loads
+    source = VideoFrames(video)
+    detector, am = load_models(det_config, det_checkpoint, config, checkpoint,
+                               options=options, device=device, cfg_options=cfg_options,
+                               backend=backend, onnx_dir=onnx_dir,
+                               num_frames=source.num_frames, video=video)
+    labels = _labels(am, label_map)
     return source, predict_video(source, detector, am, label_map=labels, options=options,
                                  progress=progress)
 
