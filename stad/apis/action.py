@@ -59,6 +59,9 @@ class ActionModel:
         flip_test: average each box's class probabilities with those of the mirrored
             clip and box (the config's ``stad_flip_test``; mmaction2's own test loop,
             ``mim test``, does not flip).
+        runtime: ``None`` (eager PyTorch) or the exported model on ONNX Runtime /
+            OpenVINO (:func:`stad.apis.runtime.action_runtime`): ``(clip, rois) ->
+            [probabilities]``; ``model`` then only serves the pipeline.
     """
     model: Any
     cfg: Any
@@ -69,6 +72,7 @@ class ActionModel:
     class_names: tuple | None
     person_det_score_thr: float
     flip_test: bool = False
+    runtime: Any = None
 
     @property
     def clip_window(self) -> int:
@@ -112,7 +116,7 @@ def _split_pipeline(cfg) -> tuple[dict, list]:
 def load_action_model(config: str | Any, checkpoint: str | None = None, *,
                       device: str = 'cpu', cfg_options: Mapping | None = None,
                       flip_test: bool | None = None, backend: str = 'torch',
-                      onnx_dir: str | None = None) -> ActionModel:
+                      onnx_dir: str | None = None, precision: str = 'f32') -> ActionModel:
     """Build the action model of an mmaction2 config and load its weights.
 
     Args:
@@ -122,6 +126,10 @@ def load_action_model(config: str | Any, checkpoint: str | None = None, *,
         cfg_options: config overrides, ``{'a.b': value}``.
         flip_test: horizontal-flip test-time augmentation (:class:`ActionModel`);
             ``None`` takes the config's ``stad_flip_test`` (default ``False``).
+        backend: ``'torch'``, or ``'onnxruntime'`` / ``'openvino'`` running
+            ``onnx_dir/action.onnx`` (``stad export onnx``); ``config`` may then be
+            ``None`` (the export's copy) and ``checkpoint`` is not needed.
+        precision: OpenVINO's inference precision, ``'f32'`` or ``'bf16'``.
 
     Raises:
         StadError: missing config/checkpoint, a checkpoint that is unreadable, unsafe or
@@ -131,6 +139,16 @@ def load_action_model(config: str | Any, checkpoint: str | None = None, *,
     import torch
     from mmengine.registry import DefaultScope
 
+    from stad.apis.runtime import action_runtime, check_backend, export_configs
+    check_backend(backend, precision)
+    if backend != 'torch':
+        if onnx_dir is None:
+            raise StadError(f'backend {backend} runs the files of `stad export onnx`: '
+                            'give their folder (--onnx-dir)')
+        if config is None:
+            config = export_configs(onnx_dir)[1]
+    if config is None:
+        raise StadError('an action model config is needed (--config)')
     if isinstance(config, str):
         if not os.path.isfile(config):
             raise StadError(f'config file not found: {config}')
@@ -166,6 +184,10 @@ def load_action_model(config: str | Any, checkpoint: str | None = None, *,
         # random, so a detector checkpoint here would run without a word
         load_weights(model, checkpoint, what='action model', ckpt=ckpt)
     model.to(torch.device(device)).eval()
+    from stad.apis.runtime import use_torchvision_roi_align
+    use_torchvision_roi_align(model)  # same values, faster (stad.apis.runtime)
+    runtime = None if backend == 'torch' else action_runtime(onnx_dir, backend,
+                                                             precision=precision)
 
     head = model.roi_head.bbox_head
     dataset_cfg = (cfg.get('test_dataloader') or cfg.get('val_dataloader')).get('dataset', {})
@@ -175,7 +197,8 @@ def load_action_model(config: str | Any, checkpoint: str | None = None, *,
         frame_interval=int(sample.get('frame_interval', 2)), transforms=transforms,
         num_classes=int(head.num_classes), class_names=tuple(names) if names else None,
         person_det_score_thr=float(dataset_cfg.get('person_det_score_thr', 0.9)),
-        flip_test=bool(cfg.get('stad_flip_test', False) if flip_test is None else flip_test))
+        flip_test=bool(cfg.get('stad_flip_test', False) if flip_test is None else flip_test),
+        runtime=runtime)
 
 
 def clip_indices(keyframe: int, num_frames: int, *, clip_len: int,
@@ -245,11 +268,35 @@ def _prepare(am: ActionModel, frames, keyframe: int, boxes: np.ndarray, *, norma
     return results
 
 
-def _box_probs(model, inputs, rois, metas):
-    """Class probabilities of every RoI of a batch: the RoI head's own forward on all
-    boxes at once (its predict() takes one sample), scored as BBoxHeadAVA scores them."""
-    cls = model.roi_head._bbox_forward(model.extract_feat(inputs), rois, metas)['cls_score']
+def box_probs(am: ActionModel, inputs, rois, metas=None):
+    """Class probabilities of every RoI of a batch (normalised clips ``inputs``, ``rois``
+    ``(K, 5)``): the RoI head's own forward on all boxes at once (its predict() takes one
+    sample), scored as BBoxHeadAVA scores them; on ``am.runtime`` if it has one."""
+    import torch
+    if am.runtime is not None:
+        return torch.from_numpy(am.runtime(inputs.numpy(), rois.numpy())[0])
+    model = am.model
+    with torch.no_grad():
+        cls = model.roi_head._bbox_forward(model.extract_feat(inputs), rois,
+                                           metas or [])['cls_score']
     return cls.sigmoid() if model.roi_head.bbox_head.multilabel else cls.softmax(dim=-1)
+
+
+def prepare_batch(am: ActionModel, frames, keyframes: Sequence[int],
+                  boxes: Sequence[np.ndarray], *, normalized: bool, video: str):
+    """Clips and boxes of keyframes through the test pipeline and the data preprocessor:
+    ``(inputs (N, 3, T, H, W) normalised, rois (K, 5), metas)``."""
+    import torch
+    from mmdet.structures.bbox import bbox2roi
+    packed = [_prepare(am, frames, int(k), b, normalized=normalized, video=video)
+              for k, b in zip(keyframes, boxes)]
+    with torch.no_grad():
+        data = am.model.data_preprocessor(
+            dict(inputs=[p['inputs'] for p in packed],
+                 data_samples=[p['data_samples'] for p in packed]), training=False)
+    samples = data['data_samples']
+    return (data['inputs'], bbox2roi([d.proposals.bboxes for d in samples]),
+            [d.metainfo for d in samples])
 
 
 def predict_keyframes(am: ActionModel, frames, keyframes: Sequence[int],
@@ -275,9 +322,6 @@ def predict_keyframes(am: ActionModel, frames, keyframes: Sequence[int],
         StadError: the video is shorter than the clip window, a keyframe is outside the
             video, or boxes are malformed.
     """
-    import torch
-    from mmdet.structures.bbox import bbox2roi
-
     if len(keyframes) != len(boxes):
         raise StadError(f'{video}: {len(keyframes)} keyframes but {len(boxes)} box arrays')
     am.check_length(_num_frames(frames), video)
@@ -288,26 +332,20 @@ def predict_keyframes(am: ActionModel, frames, keyframes: Sequence[int],
             out[i] = np.zeros((0, am.num_classes), dtype=np.float32)
         else:
             todo.append(i)
-    model = am.model
     for s in range(0, len(todo), batch_size):
         chunk = todo[s:s + batch_size]
-        packed = [_prepare(am, frames, int(keyframes[i]), boxes[i], normalized=normalized,
-                           video=video) for i in chunk]
-        with torch.no_grad():
-            data = model.data_preprocessor(
-                dict(inputs=[p['inputs'] for p in packed],
-                     data_samples=[p['data_samples'] for p in packed]), training=False)
-            inputs, samples = data['inputs'], data['data_samples']
-            metas = [d.metainfo for d in samples]
-            rois = bbox2roi([d.proposals.bboxes for d in samples])
-            probs = _box_probs(model, inputs, rois, metas)
-            if am.flip_test:
-                # mirror clip and boxes as mmaction2's Flip does: x -> width - x
-                width = inputs.shape[-1]
-                mirrored = rois.clone()
-                mirrored[:, 1], mirrored[:, 3] = width - rois[:, 3], width - rois[:, 1]
-                probs = (probs + _box_probs(model, inputs.flip(-1), mirrored, metas)) / 2
-        per = probs.split([len(d.proposals.bboxes) for d in samples], 0)
+        inputs, rois, metas = prepare_batch(am, frames, [keyframes[i] for i in chunk],
+                                            [boxes[i] for i in chunk],
+                                            normalized=normalized, video=video)
+        probs = box_probs(am, inputs, rois, metas)
+        if am.flip_test:
+            # mirror clip and boxes as mmaction2's Flip does: x -> width - x
+            width = inputs.shape[-1]
+            mirrored = rois.clone()
+            mirrored[:, 1], mirrored[:, 3] = width - rois[:, 3], width - rois[:, 1]
+            probs = (probs + box_probs(am, inputs.flip(-1), mirrored, metas)) / 2
+        per = probs.split(np.bincount(rois[:, 0].long().numpy(),
+                                      minlength=len(chunk)).tolist(), 0)
         for i, p in zip(chunk, per):
             out[i] = p.cpu().numpy().astype(np.float32)
     return out

@@ -72,23 +72,29 @@ class DemoSummary:
 def load_models(det_config: str, det_checkpoint: str, config: str, checkpoint: str, *,
                 options: DemoOptions = DemoOptions(), device: str = 'cpu',
                 cfg_options: Mapping | None = None, backend: str = 'torch',
-                onnx_dir: str | None = None, num_frames: int | None = None,
-                video: str = 'video'):
+                onnx_dir: str | None = None, precision: str = 'f32',
+                num_frames: int | None = None, video: str = 'video'):
     """The demo's two models: ``(FrameDetector, ActionModel)``, on ``backend``.
 
     The action model loads first: a video of ``num_frames`` frames shorter than its clip
     window fails before the detector loads. ``backend``: ``'torch'`` (eager PyTorch),
     ``'onnxruntime'`` or ``'openvino'`` (both run the files ``stad export onnx`` wrote
-    to ``onnx_dir``; :mod:`stad.apis.runtime`).
+    to ``onnx_dir``; :mod:`stad.apis.runtime`); the configs and checkpoints may then be
+    ``None`` (the export has the configs, the ONNX files the weights). ``precision``:
+    OpenVINO's ``'f32'`` or ``'bf16'``.
     """
+    from stad.apis.runtime import check_backend
+    check_backend(backend, precision)
     am = load_action_model(config, checkpoint, device=device, cfg_options=cfg_options,
-                           backend=backend, onnx_dir=onnx_dir)
+                           backend=backend, onnx_dir=onnx_dir, precision=precision)
     if num_frames is not None:
         am.check_length(num_frames, video)
-    detector = FrameDetector(load_detector(det_config, det_checkpoint, device=device),
+    det_dir = onnx_dir if backend != 'torch' else None
+    detector = FrameDetector(load_detector(det_config, det_checkpoint, device=device,
+                                           onnx_dir=det_dir),
                              score_thr=options.det_score_thr,
                              max_per_frame=options.max_persons, backend=backend,
-                             onnx_dir=onnx_dir)
+                             onnx_dir=onnx_dir, precision=precision)
     if options.det_cat_id is not None:
         detector.label = int(options.det_cat_id)
     return detector, am

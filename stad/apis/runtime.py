@@ -1,0 +1,510 @@
+"""The person detector and the action model outside PyTorch: ONNX export and the ONNX
+Runtime / OpenVINO backends behind :class:`stad.apis.detect.FrameDetector` and
+:func:`stad.apis.action.predict_keyframes`.
+
+What goes to ONNX (``stad export onnx``, :func:`export_onnx`), three files and a
+manifest in one folder:
+
+* ``detector_features.onnx``: the Faster R-CNN's learned dense part, the normalised
+  padded image batch (what mmdet's ``DetDataPreprocessor`` gives) -> the FPN features
+  and the RPN's class and box maps per level;
+* ``detector_roi_head.onnx``: FPN features + RoIs ``(K, 5)`` ``[image, x1, y1, x2, y2]``
+  in input pixels -> the box head's class scores and box deltas (multi-level RoIAlign,
+  mmdet's level rule, inside);
+* ``action.onnx``: the action model, backbone + RoI extractor + head: the normalised clip
+  ``(N, 3, T, H, W)`` + RoIs ``(K, 5)`` -> class probabilities ``(K, C)``;
+* ``stad_export.json`` (and the same as ONNX ``metadata_props`` in each file): labels,
+  clip sampling, input size, normalisation, the detector's test settings, stad version,
+  and copies of both configs (the runtime rebuilds the pre- and post-processing from them).
+
+Not in the graphs: anchor generation, box decoding and NMS (weightless, data-dependent
+sizes). The runtime runs mmdet's own ``predict_by_feat`` for them in torch, as mmdeploy
+did with TensorRT plugins; so a backend still needs mmdet installed, not the weights.
+
+Why torchvision's ``roi_align``: mmcv's ``RoIAlign`` is an autograd Function over a C++
+op whose ``symbolic`` only the legacy TorchScript exporter understands, and mmdeploy (the
+project that rewrote mmcv ops for export) does not support torch 2.x.
+``torchvision.ops.roi_align`` with ``aligned=True`` computes the same values (mmcv's own
+``use_torchvision`` switch routes there; :func:`use_torchvision_roi_align`), exports with
+both exporters (opset >= 16) and OpenVINO reads it. It is also faster in eager PyTorch, so
+the eager models use it too. The export uses the TorchScript exporter (``dynamo=False``):
+dynamic batch, box count and image size with ``dynamic_axes``, no ``torch.export`` shape
+constraints to write per model.
+
+Parity (:func:`check_parity`, after every export): on frames of a synthetic video (or the
+user's), the detector's final boxes from ONNX Runtime must be within 1 px of eager
+PyTorch's and the action probabilities within 1e-4; else :class:`StadError`.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from stad.errors import StadError
+
+BACKENDS = ('torch', 'onnxruntime', 'openvino')
+PRECISIONS = ('f32', 'bf16')
+FILES = {'det_features': 'detector_features.onnx', 'det_roi': 'detector_roi_head.onnx',
+         'action': 'action.onnx'}
+MANIFEST = 'stad_export.json'
+OPSET = 17
+BOX_TOL_PX = 1.0
+SCORE_TOL = 1e-4
+
+
+def check_backend(backend: str, precision: str = 'f32') -> None:
+    if backend not in BACKENDS:
+        raise StadError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    if precision not in PRECISIONS:
+        raise StadError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if precision != 'f32' and backend != 'openvino':
+        raise StadError(f'precision {precision} is an OpenVINO option (--backend openvino)')
+
+
+def use_torchvision_roi_align(model) -> int:
+    """Route every mmcv ``RoIAlign`` of ``model`` (average pooling) to
+    ``torchvision.ops.roi_align``, same values (module docstring); returns how many."""
+    from mmcv.ops import RoIAlign
+    n = 0
+    for m in model.modules():
+        if isinstance(m, RoIAlign) and m.pool_mode == 'avg':
+            m.use_torchvision = True
+            n += 1
+    return n
+
+
+# ------------------------------------------------------------------ export wrappers
+
+def _wrappers():
+    """The torch modules that are exported (built lazily: torch is imported here)."""
+    import torch
+    from torch import nn
+    from torchvision.ops import roi_align
+
+    class DetFeatures(nn.Module):
+        def __init__(self, det):
+            super().__init__()
+            self.det = det
+
+        def forward(self, inputs):
+            feats = self.det.extract_feat(inputs)
+            cls, reg = self.det.rpn_head(feats)
+            return (*feats, *cls, *reg)
+
+    class DetRoIHead(nn.Module):
+        """mmdet's ``SingleRoIExtractor`` + box head, with the level of each RoI chosen by
+        masks instead of indexing (a graph without data-dependent shapes)."""
+
+        def __init__(self, det):
+            super().__init__()
+            ex = det.roi_head.bbox_roi_extractor
+            self.layers = [(tuple(layer.output_size), float(layer.spatial_scale),
+                            int(layer.sampling_ratio), bool(layer.aligned))
+                           for layer in ex.roi_layers]
+            self.finest_scale = float(ex.finest_scale)
+            self.head = det.roi_head.bbox_head
+
+        def forward(self, *args):
+            *feats, rois = args
+            n = len(feats)
+            scale = torch.sqrt((rois[:, 3] - rois[:, 1]) * (rois[:, 4] - rois[:, 2]))
+            lvl = torch.floor(torch.log2(scale / self.finest_scale + 1e-6)).clamp(0, n - 1)
+            out = 0
+            for i, (f, (size, s, ratio, aligned)) in enumerate(zip(feats, self.layers)):
+                r = roi_align(f, rois, size, s, ratio, aligned)
+                out = out + r * (lvl == i).to(r.dtype).view(-1, 1, 1, 1)
+            return self.head(out)
+
+    class ActionNet(nn.Module):
+        """Backbone + RoI extractor + head, pools written out (adaptive pools with
+        ``None`` sizes do not export), probabilities as :func:`stad.apis.action` scores."""
+
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+            head = model.roi_head.bbox_head
+            self.multilabel = bool(head.multilabel)
+            self.t_pool = type(head.temporal_pool).__name__
+            self.s_pool = type(head.spatial_pool).__name__
+
+        def forward(self, clip, rois):
+            m = self.model
+            x = m.extract_feat(clip)
+            roi_feats, _ = m.roi_head.bbox_roi_extractor(x, rois)
+            x = roi_feats.mean(2, keepdim=True) if 'Avg' in self.t_pool else \
+                roi_feats.amax(2, keepdim=True)
+            x = x.mean((3, 4), keepdim=True) if 'Avg' in self.s_pool else \
+                x.amax((3, 4), keepdim=True)
+            cls = m.roi_head.bbox_head.fc_cls(x.flatten(1))
+            return cls.sigmoid() if self.multilabel else cls.softmax(-1)
+
+    return DetFeatures, DetRoIHead, ActionNet
+
+
+# --------------------------------------------------------------------------- export
+
+def _sample_frames(video: str | None, n: int, size=(320, 240)) -> tuple[list, str]:
+    """``n`` consecutive BGR frames for the parity check: from ``video``, else rendered
+    by the synthetic generator (three people acting)."""
+    if video is not None:
+        from stad.io.video import open_video
+        reader = open_video(video)
+        m = min(n, len(reader))
+        rgb = reader.get_batch(list(range(m))).asnumpy()
+        return [np.ascontiguousarray(f[..., ::-1]) for f in rgb], video
+    from stad.data.synth import VideoPlan, render_video
+    # the people walk in from the edges: frames after the first 40 show all three
+    frames, _ = render_video(VideoPlan('gym', 7, size[0], size[1], n + 40, (0, 1, 2)))
+    return frames[40:], f'a synthetic {size[0]}x{size[1]} video'
+
+
+def _det_inputs(detector, frames: Sequence[np.ndarray]):
+    """The detector's data preprocessor output for BGR ``frames``: (inputs, samples)."""
+    import torch
+    packed = [detector.pipeline(dict(img=f, img_id=i)) for i, f in enumerate(frames)]
+    with torch.no_grad():
+        data = detector.model.data_preprocessor(
+            dict(inputs=[p['inputs'] for p in packed],
+                 data_samples=[p['data_samples'] for p in packed]), False)
+    return data['inputs'], data['data_samples']
+
+
+def _metadata(det_model, am, detector) -> dict:
+    import stad
+    cfg = det_model.cfg
+    pre = cfg.model.data_preprocessor
+    from mmdet.utils import get_test_pipeline_cfg
+    resize = [dict(s) for s in get_test_pipeline_cfg(cfg.copy())
+              if str(s['type']).split('.')[-1] == 'Resize']
+    apre = am.cfg.model.data_preprocessor
+    sample = [dict(t) for t in am.cfg.test_dataloader.dataset.pipeline
+              if str(t['type']).split('.')[-1] == 'SampleAVAFrames']
+    a_resize = [dict(t) for t in am.cfg.test_dataloader.dataset.pipeline
+                if str(t['type']).split('.')[-1] == 'Resize']
+    labels = list(am.class_names or [str(i) for i in range(am.num_classes)])
+    return {
+        'stad_version': stad.__version__,
+        'opset': OPSET,
+        'detector': {
+            'files': [FILES['det_features'], FILES['det_roi']],
+            'classes': list(det_model.dataset_meta.get('classes', ())),
+            'person_label': int(detector.label),
+            'input': 'float32 (B, 3, H, W): BGR frame -> Resize below -> RGB, '
+                     '(x - mean) / std, zero-padded to a multiple of pad_size_divisor',
+            'resize': resize, 'mean': list(pre.mean), 'std': list(pre.std),
+            'bgr_to_rgb': bool(pre.get('bgr_to_rgb', False)),
+            'pad_size_divisor': int(pre.get('pad_size_divisor', 1)),
+            'outputs': 'features.onnx: FPN features per level, RPN class maps per level, '
+                       'RPN box maps per level; roi_head.onnx (features + rois (K, 5) '
+                       '[image, x1, y1, x2, y2] input px) -> class scores, box deltas',
+            'test_cfg': json.loads(json.dumps(cfg.model.test_cfg.to_dict())),
+        },
+        'action': {
+            'file': FILES['action'], 'labels': labels, 'num_classes': am.num_classes,
+            'multilabel': bool(am.model.roi_head.bbox_head.multilabel),
+            'clip_len': am.clip_len, 'frame_interval': am.frame_interval,
+            'sampling': sample, 'resize': a_resize,
+            'input': 'float32 (N, 3, T, H, W): RGB clip of clip_len frames frame_interval '
+                     'apart centred on the keyframe, Resize below, (x - mean) / std; rois '
+                     '(K, 5) [clip, x1, y1, x2, y2] in resized px',
+            'mean': list(apre.mean), 'std': list(apre.std),
+            'outputs': 'probabilities (K, num_classes) (softmax, or sigmoid if multilabel)',
+            'flip_test': bool(am.flip_test),
+        },
+    }
+
+
+def _export(module, args, path: str, inputs: list, outputs: list, dynamic: dict) -> None:
+    import warnings
+
+    import torch
+
+    from stad.io.atomic import atomic_path
+    with atomic_path(path) as tmp, warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # the TorchScript exporter's deprecation and tracer notes
+        torch.onnx.export(module, args, tmp, input_names=inputs, output_names=outputs,
+                          dynamic_axes=dynamic, opset_version=OPSET, dynamo=False,
+                          do_constant_folding=True)
+
+
+def _add_metadata(path: str, meta: dict) -> None:
+    import onnx
+
+    from stad.io.atomic import atomic_path
+    model = onnx.load(path)
+    del model.metadata_props[:]
+    for k, v in meta.items():
+        p = model.metadata_props.add()
+        p.key, p.value = k, v if isinstance(v, str) else json.dumps(v)
+    with atomic_path(path) as tmp:
+        onnx.save(model, tmp)
+
+
+def export_onnx(detector, am, out_dir: str, *, video: str | None = None,
+                log=print) -> dict:
+    """Export the detector (a :class:`FrameDetector` on torch) and the action model (an
+    eager :class:`ActionModel`) to ``out_dir``, then check parity (:func:`check_parity`).
+
+    Returns:
+        the manifest (also ``out_dir/stad_export.json``) with the parity figures.
+
+    Raises:
+        StadError: the parity check failed (the files stay, with the figures, for a
+            look; the manifest records ``parity.ok = false``).
+    """
+    import torch
+
+    from stad.io.atomic import atomic_write_text
+    os.makedirs(out_dir, exist_ok=True)
+    det_model = detector.model
+    for m in (det_model, am.model):
+        use_torchvision_roi_align(m)
+    DetFeatures, DetRoIHead, ActionNet = _wrappers()
+    frames, where = _sample_frames(video, max(am.clip_window, 2))
+    inputs, samples = _det_inputs(detector, frames[:2])
+    with torch.no_grad():
+        feats = DetFeatures(det_model).eval()(inputs)
+    levels = len(feats) // 3  # the neck's outputs (the RPN's levels)
+    roi_levels = len(det_model.roi_head.bbox_roi_extractor.featmap_strides)
+    feat_names = [f'feat{i}' for i in range(levels)]
+    names = feat_names + [f'rpn_cls{i}' for i in range(levels)] + \
+        [f'rpn_reg{i}' for i in range(levels)]
+    hw = {0: 'batch', 2: 'height', 3: 'width'}
+    log(f'export: {FILES["det_features"]}')
+    _export(DetFeatures(det_model).eval(), (inputs,), os.path.join(out_dir, FILES['det_features']),
+            ['inputs'], names, {'inputs': hw, **{n: hw for n in names}})
+    rois = torch.tensor([[0, 10, 10, 60, 90], [1, 30, 20, 200, 170]], dtype=torch.float32)
+    log(f'export: {FILES["det_roi"]}')
+    _export(DetRoIHead(det_model).eval(), (*feats[:roi_levels], rois),
+            os.path.join(out_dir, FILES['det_roi']), feat_names[:roi_levels] + ['rois'],
+            ['cls_score', 'bbox_pred'],
+            {**{n: hw for n in feat_names[:roi_levels]}, 'rois': {0: 'boxes'},
+             'cls_score': {0: 'boxes'}, 'bbox_pred': {0: 'boxes'}})
+    clip, arois = _action_inputs(am, frames, [np.array([[20, 20, 120, 200], [150, 30, 300, 220]],
+                                                       np.float32)] * 2)
+    log(f'export: {FILES["action"]}')
+    _export(ActionNet(am.model).eval(), (clip, arois), os.path.join(out_dir, FILES['action']),
+            ['clip', 'rois'], ['probs'],
+            {'clip': {0: 'clips', 3: 'height', 4: 'width'}, 'rois': {0: 'boxes'},
+             'probs': {0: 'boxes'}})
+    meta = _metadata(det_model, am, detector)
+    meta['detector'].update(levels=levels, roi_levels=roi_levels)
+    meta['det_config'] = det_model.cfg.pretty_text
+    meta['action_config'] = am.cfg.pretty_text
+    for key, f in FILES.items():
+        part = meta['detector'] if key.startswith('det') else meta['action']
+        _add_metadata(os.path.join(out_dir, f), {'stad_version': meta['stad_version'],
+                                                 'stad': part})
+    meta['parity'] = {'ok': None}  # checked next
+    atomic_write_text(os.path.join(out_dir, MANIFEST), json.dumps(meta, indent=1) + '\n')
+    log(f'parity: ONNX Runtime and OpenVINO (f32) vs eager PyTorch on {where}')
+    parity = {'frames_from': where}
+    bad = []
+    for backend in ('onnxruntime', 'openvino'):
+        p = check_parity(detector, am, out_dir, frames, backend=backend)
+        parity[backend] = p
+        log(f'parity {backend}: boxes max |diff| {p["box_max_abs_px"]:.2e} px over '
+            f'{p["boxes"]} boxes, action probabilities max |diff| {p["score_max_abs"]:.2e} '
+            f'over {p["scores"]} values')
+        if not p['ok']:
+            bad.append(f'{backend}: boxes {p["box_max_abs_px"]:.3g} px (tolerance '
+                       f'{BOX_TOL_PX}), scores {p["score_max_abs"]:.3g} (tolerance {SCORE_TOL})'
+                       + (f', {p["note"]}' if p.get('note') else ''))
+    parity['ok'] = not bad
+    meta['parity'] = parity
+    atomic_write_text(os.path.join(out_dir, MANIFEST), json.dumps(meta, indent=1) + '\n')
+    if bad:
+        raise StadError(f'{out_dir}: parity check FAILED, ' + '; '.join(bad))
+    return meta
+
+
+def _action_inputs(am, frames_bgr: Sequence[np.ndarray], boxes: Sequence[np.ndarray]):
+    """The action model's (clip, rois) for the middle keyframe of ``frames_bgr`` and
+    pixel ``boxes`` per clip (through :func:`stad.apis.action.prepare_batch`)."""
+    from stad.apis.action import prepare_batch
+    rgb = np.stack([f[..., ::-1] for f in frames_bgr])
+    key = len(rgb) // 2 + 1
+    inputs, rois, _ = prepare_batch(am, rgb, [key] * len(boxes), list(boxes),
+                                    normalized=False, video='export')
+    return inputs.contiguous(), rois
+
+
+# -------------------------------------------------------------------------- sessions
+
+class Session:
+    """One ONNX file on ONNX Runtime or OpenVINO (CPU): ``session(*arrays) -> [arrays]``.
+
+    OpenVINO compiles the ONNX file; ``precision='f32'`` pins its CPU inference
+    precision to f32 (on CPUs with bf16 its default is bf16), ``'bf16'`` asks for bf16.
+    """
+
+    def __init__(self, path: str, backend: str, *, precision: str = 'f32',
+                 threads: int | None = None):
+        if not os.path.isfile(path):
+            raise StadError(f'{path}: ONNX file not found (write it with `stad export onnx`)')
+        check_backend(backend, precision)
+        self.backend, self.path = backend, path
+        if backend == 'onnxruntime':
+            import onnxruntime as ort
+            so = ort.SessionOptions()
+            if threads:
+                so.intra_op_num_threads = threads
+            so.log_severity_level = 3
+            self._sess = ort.InferenceSession(path, so, providers=['CPUExecutionProvider'])
+            self.inputs = [i.name for i in self._sess.get_inputs()]
+        elif backend == 'openvino':
+            import openvino as ov
+            core = ov.Core()
+            config = {'INFERENCE_PRECISION_HINT': precision, 'PERFORMANCE_HINT': 'LATENCY'}
+            if threads:
+                config['INFERENCE_NUM_THREADS'] = threads
+            self._compiled = core.compile_model(core.read_model(path), 'CPU', config)
+            self._request = self._compiled.create_infer_request()
+            self.inputs = [i.get_any_name() for i in self._compiled.inputs]
+        else:
+            raise StadError(f'{path}: a Session runs onnxruntime or openvino, not {backend}')
+
+    def __call__(self, *arrays) -> list:
+        feed = {n: np.ascontiguousarray(a, dtype=np.float32) for n, a in zip(self.inputs, arrays)}
+        if self.backend == 'onnxruntime':
+            return self._sess.run(None, feed)
+        res = self._request.infer(feed)
+        return [np.asarray(res[o]) for o in self._compiled.outputs]
+
+
+def read_manifest(onnx_dir: str) -> dict:
+    """``onnx_dir/stad_export.json`` (what :func:`export_onnx` wrote)."""
+    path = os.path.join(onnx_dir, MANIFEST)
+    if not os.path.isfile(path):
+        raise StadError(f'{onnx_dir}: no {MANIFEST} (not a `stad export onnx` folder)')
+    try:
+        with open(path) as f:
+            meta = json.load(f)
+    except (OSError, ValueError) as e:
+        raise StadError(f'{path}: unreadable export manifest ({e})') from e
+    for f in FILES.values():
+        if not os.path.isfile(os.path.join(onnx_dir, f)):
+            raise StadError(f'{onnx_dir}: {f} missing (rerun `stad export onnx`)')
+    return meta
+
+
+def export_configs(onnx_dir: str) -> tuple[Any, Any]:
+    """The detector and action configs recorded by the export (mmengine ``Config``s,
+    parsed from text, not executed as a file the user did not give)."""
+    from mmengine.config import Config
+    meta = read_manifest(onnx_dir)
+    out = []
+    for key in ('det_config', 'action_config'):
+        try:
+            out.append(Config.fromstring(meta[key], file_format='.py'))
+        except Exception as e:
+            raise StadError(f'{os.path.join(onnx_dir, MANIFEST)}: bad {key} ({e})') from e
+    return tuple(out)
+
+
+@dataclass
+class DetectorRuntime:
+    """The detector's two ONNX graphs on a backend; the pre-processing (pipeline and data
+    preprocessor) and post-processing (RPN proposals, box decoding, NMS) are mmdet's,
+    from the eager model ``model`` (whose weights are not used)."""
+
+    model: Any
+    features: Session
+    roi_head: Session
+    levels: int
+    roi_levels: int
+
+    def predict(self, inputs, samples) -> list:
+        """``model.test_step``'s ``pred_instances`` per image."""
+        import torch
+        from mmdet.structures.bbox import bbox2roi
+        from mmengine.structures import InstanceData
+        outs = [torch.from_numpy(o) for o in self.features(inputs.numpy())]
+        n = self.levels
+        feats, cls, reg = outs[:n], outs[n:2 * n], outs[2 * n:3 * n]
+        metas = [s.metainfo for s in samples]
+        model = self.model
+        with torch.no_grad():
+            rpn = model.rpn_head.predict_by_feat(cls, reg, batch_img_metas=metas, rescale=False)
+            proposals = [r.bboxes for r in rpn]
+            rois = bbox2roi(proposals)
+            if rois.shape[0] == 0:
+                return [InstanceData(bboxes=torch.zeros(0, 4), scores=torch.zeros(0),
+                                     labels=torch.zeros(0, dtype=torch.long)) for _ in metas]
+            cls_score, bbox_pred = (torch.from_numpy(o) for o in self.roi_head(
+                *[f.numpy() for f in feats[:self.roi_levels]], rois.numpy()))
+            per = tuple(len(p) for p in proposals)
+            return model.roi_head.bbox_head.predict_by_feat(
+                rois=rois.split(per), cls_scores=cls_score.split(per),
+                bbox_preds=bbox_pred.split(per), batch_img_metas=metas,
+                rcnn_test_cfg=model.roi_head.test_cfg, rescale=True)
+
+
+def detector_runtime(model, onnx_dir: str, backend: str, *, precision: str = 'f32',
+                     threads: int | None = None) -> DetectorRuntime:
+    meta = read_manifest(onnx_dir)['detector']
+    return DetectorRuntime(
+        model=model,
+        features=Session(os.path.join(onnx_dir, FILES['det_features']), backend,
+                         precision=precision, threads=threads),
+        roi_head=Session(os.path.join(onnx_dir, FILES['det_roi']), backend,
+                         precision=precision, threads=threads),
+        levels=int(meta['levels']), roi_levels=int(meta['roi_levels']))
+
+
+def action_runtime(onnx_dir: str, backend: str, *, precision: str = 'f32',
+                   threads: int | None = None) -> Session:
+    read_manifest(onnx_dir)
+    return Session(os.path.join(onnx_dir, FILES['action']), backend, precision=precision,
+                   threads=threads)
+
+
+# --------------------------------------------------------------------------- parity
+
+def check_parity(detector, am, onnx_dir: str, frames: Sequence[np.ndarray], *,
+                 backend: str = 'onnxruntime') -> dict:
+    """Eager PyTorch vs ``backend`` (f32) on BGR ``frames``: the detector's final boxes
+    (same count, max abs difference in px, matched in score order) and the action
+    model's probabilities on the eager detector's boxes of the middle keyframe.
+
+    Returns:
+        ``{'boxes', 'box_max_abs_px', 'scores', 'score_max_abs', 'ok'[, 'note']}``.
+    """
+    import dataclasses
+
+    import torch
+    rt = detector_runtime(detector.model, onnx_dir, backend)
+    inputs, samples = _det_inputs(detector, frames[:4])
+    with torch.no_grad():
+        eager = detector.model.predict(inputs.contiguous(), samples)
+    eager = [e.pred_instances for e in eager]
+    ours = rt.predict(inputs, samples)
+    box_diff, n_boxes, note = 0.0, 0, ''
+    for e, o in zip(eager, ours):
+        eb, ob = e.bboxes.numpy(), o.bboxes.numpy()
+        if len(eb) != len(ob):
+            note = f'{len(ob)} boxes where eager has {len(eb)}'
+            box_diff = float('inf')
+            break
+        n_boxes += len(eb)
+        if len(eb):
+            box_diff = max(box_diff, float(np.abs(eb - ob).max()))
+    mid = len(frames) // 2
+    dets = detector([frames[mid]])[0]
+    boxes = dets[:, :4] if len(dets) else np.array([[20, 20, 120, 200]], np.float32)
+    clip, rois = _action_inputs(am, frames, [boxes])
+    from stad.apis.action import box_probs
+    eager_p = box_probs(am, clip, rois).numpy()
+    onnx_am = dataclasses.replace(am, runtime=action_runtime(onnx_dir, backend))
+    ours_p = box_probs(onnx_am, clip, rois).numpy()
+    score_diff = float(np.abs(eager_p - ours_p).max())
+    out = dict(boxes=n_boxes, box_max_abs_px=box_diff, scores=int(eager_p.size),
+               score_max_abs=score_diff,
+               ok=bool(box_diff <= BOX_TOL_PX and score_diff <= SCORE_TOL))
+    if note:
+        out['note'] = note
+    return out
