@@ -30,12 +30,19 @@ class ProposalOptions:
         max_per_frame: keep at most this many boxes per frame (highest scores).
         stride: run on frames 1, 1 + stride, 1 + 2 * stride, ... (1: every frame).
         batch_size: frames per ``model.test_step`` call (speed only, not results).
+        backend: ``'torch'``, ``'onnxruntime'`` or ``'openvino'`` (the latter two run the
+            ``stad export onnx`` files in ``onnx_dir``: :mod:`stad.apis.runtime`).
+        onnx_dir: the export folder for a backend other than torch.
+        precision: OpenVINO's ``'f32'`` or ``'bf16'``.
     """
 
     score_thr: float = 0.3
     max_per_frame: int = 10
     stride: int = 1
     batch_size: int = 8
+    backend: str = 'torch'
+    onnx_dir: str | None = None
+    precision: str = 'f32'
 
     def __post_init__(self):
         if not 0.0 <= self.score_thr <= 1.0:
@@ -46,6 +53,8 @@ class ProposalOptions:
             raise StadError(f'frame stride must be >= 1, got {self.stride}')
         if self.batch_size < 1:
             raise StadError(f'batch size must be >= 1, got {self.batch_size}')
+        from stad.apis.runtime import check_backend
+        check_backend(self.backend, self.precision)
 
 
 # ------------------------------------------------------------------------------ model
@@ -121,8 +130,7 @@ def _export_detector(config, onnx_dir: str, device: str):
     from stad.apis.runtime import export_configs, read_manifest
     cfg = read_config(config, 'detector config') if config is not None \
         else export_configs(onnx_dir)[0]
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')  # "checkpoint is None": the weights are in the ONNX
+    with warnings.catch_warnings(record=True):  # "checkpoint is None": weights in the ONNX
         model = init_detector(cfg, None, device=device)
     model.dataset_meta = dict(model.dataset_meta,
                               classes=tuple(read_manifest(onnx_dir)['detector']['classes']))

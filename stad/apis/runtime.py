@@ -354,6 +354,9 @@ class Session:
             if threads:
                 so.intra_op_num_threads = threads
             so.log_severity_level = 3
+            # no busy-waiting between runs: the pre- and post-processing (torch, on the
+            # same cores) runs right after each call
+            so.add_session_config_entry('session.intra_op.allow_spinning', '0')
             self._sess = ort.InferenceSession(path, so, providers=['CPUExecutionProvider'])
             self.inputs = [i.name for i in self._sess.get_inputs()]
         elif backend == 'openvino':

@@ -8,6 +8,7 @@ import sys
 
 from stad.apis.tracking import TRACKERS
 from stad.cli import add_data_root, add_models, sub_parser
+from stad.cli._backend import add_backend_options
 
 
 def register(sub) -> None:
@@ -38,6 +39,7 @@ def register(sub) -> None:
     p.add_argument('--tracker', default='bytetrack', choices=TRACKERS,
                    help="person tracker whose ids go into the tracks sidecar (mmdet's)")
     p.add_argument('--device', default='cpu', help="torch device ('cpu', 'cuda:0')")
+    add_backend_options(p)
     p.set_defaults(func=_run)
 
 
@@ -57,7 +59,9 @@ def _run(args) -> int:
     work_dir = args.work_dir or os.path.join(
         'work_dirs', 'propose', os.path.basename(os.path.normpath(args.data_root)))
     options = ProposalOptions(score_thr=args.score_thr, max_per_frame=args.max_per_frame,
-                              stride=args.stride, batch_size=args.batch_size)
+                              stride=args.stride, batch_size=args.batch_size,
+                              backend=args.backend, onnx_dir=args.onnx_dir,
+                              precision=args.precision)
     res = propose_splits(args.det_config, args.det_checkpoint, args.data_root,
                          work_dir=work_dir, options=options, train_stride=args.train_stride,
                          splits=args.split, device=args.device, out_dir=args.out_dir,

@@ -112,25 +112,32 @@ def _labels(am, label_map: str | None) -> dict:
 
 
 def _predict(video, det_config, det_checkpoint, config, checkpoint, label_map, options,
-             device, cfg_options, progress, backend='torch', onnx_dir=None):
+             device, cfg_options, progress, backend='torch', onnx_dir=None, precision='f32'):
     """Load both models and predict: ``(VideoFrames, [KeyframeResult])``."""
     if label_map is not None:
         read_label_map(label_map)  # a bad file fails before any model loads
     source = VideoFrames(video)
     detector, am = load_models(det_config, det_checkpoint, config, checkpoint,
                                options=options, device=device, cfg_options=cfg_options,
-                               backend=backend, onnx_dir=onnx_dir,
+                               backend=backend, onnx_dir=onnx_dir, precision=precision,
                                num_frames=source.num_frames, video=video)
     labels = _labels(am, label_map)
     return source, predict_video(source, detector, am, label_map=labels, options=options,
                                  progress=progress)
 
 
-def predict(video: str, *, det_config: str, det_checkpoint: str, config: str,
-            checkpoint: str, label_map: str | None = None,
-            options: DemoOptions = DemoOptions(), device: str = 'cpu',
-            cfg_options: Mapping | None = None, progress: bool = False) -> dict:
+def predict(video: str, *, det_config: str | None = None, det_checkpoint: str | None = None,
+            config: str | None = None, checkpoint: str | None = None,
+            label_map: str | None = None, options: DemoOptions = DemoOptions(),
+            device: str = 'cpu', cfg_options: Mapping | None = None, progress: bool = False,
+            backend: str = 'torch', onnx_dir: str | None = None,
+            precision: str = 'f32') -> dict:
     """The demo's predictions on ``video`` as data, without rendering (``stad.predict``).
+
+    The models: both configs and checkpoints (``backend='torch'``), or ``backend=
+    'onnxruntime'`` / ``'openvino'`` with the ``stad export onnx`` folder ``onnx_dir``
+    (configs and checkpoints then optional; ``precision``: OpenVINO's ``'f32'`` or
+    ``'bf16'``).
 
     Returns:
         ``{'video', 'fps', 'segments': [...], 'events': [...]}``: the action segments per
@@ -138,18 +145,21 @@ def predict(video: str, *, det_config: str, det_checkpoint: str, config: str,
         tracked frame (:func:`stad.apis.video.frame_events`).
     """
     source, results = _predict(video, det_config, det_checkpoint, config, checkpoint,
-                               label_map, options, device, cfg_options, progress)
+                               label_map, options, device, cfg_options, progress,
+                               backend, onnx_dir, precision)
     return dict(video=os.path.abspath(video), fps=source.fps,
                 segments=track_segments(results, source.fps),
                 events=frame_events(results, source.fps))
 
 
-def run_demo(video: str, out: str, *, det_config: str, det_checkpoint: str, config: str,
-             checkpoint: str, label_map: str | None = None,
+def run_demo(video: str, out: str, *, det_config: str | None, det_checkpoint: str | None,
+             config: str | None, checkpoint: str | None, label_map: str | None = None,
              options: DemoOptions = DemoOptions(), out_fps: float | None = None,
              output_stride: int = 1, device: str = 'cpu',
              cfg_options: Mapping | None = None, progress: bool = True,
-             events: str | None = None, segments: str | None = None) -> DemoSummary:
+             events: str | None = None, segments: str | None = None,
+             backend: str = 'torch', onnx_dir: str | None = None,
+             precision: str = 'f32') -> DemoSummary:
     """``stad demo``: predict actions of the people in ``video`` and write ``out`` (mp4).
 
     Args:
@@ -173,6 +183,7 @@ def run_demo(video: str, out: str, *, det_config: str, det_checkpoint: str, conf
         segments: write the action segments per person track (track ID, label, start /
             end frame and seconds, mean score; :func:`stad.apis.video.track_segments`) as
             JSON to this file. Both are written atomically after the video.
+        backend, onnx_dir, precision: as in :func:`predict`.
 
     Raises:
         StadError: missing files, an output that cannot be written (checked before any
@@ -188,7 +199,8 @@ def run_demo(video: str, out: str, *, det_config: str, det_checkpoint: str, conf
         if path is not None:
             check_writable(path)
     source, results = _predict(video, det_config, det_checkpoint, config, checkpoint,
-                               label_map, options, device, cfg_options, progress)
+                               label_map, options, device, cfg_options, progress,
+                               backend, onnx_dir, precision)
     fps = out_fps or source.fps / output_stride
     n_out = -(-source.num_frames // output_stride)
     with progress_bar(total=n_out, desc='demo: render', unit='frame', disable=not progress) as bar:

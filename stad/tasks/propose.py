@@ -48,6 +48,8 @@ def _cache_signature(checkpoint: str, options: ProposalOptions) -> str:
     key = dict(checkpoint=os.path.abspath(checkpoint), size=st.st_size,
                mtime=int(st.st_mtime), score_thr=options.score_thr,
                max_per_frame=options.max_per_frame, stride=options.stride)
+    if options.backend != 'torch':  # same boxes within 1 px in f32 (the export's parity)
+        key.update(backend=options.backend, precision=options.precision)
     return hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()
 
 
@@ -154,7 +156,9 @@ def propose(config: str, checkpoint: str, root: str, *, work_dir: str,
     if todo:
         detector = FrameDetector(load_detector(config, checkpoint, device=device),
                                  score_thr=options.score_thr,
-                                 max_per_frame=options.max_per_frame)
+                                 max_per_frame=options.max_per_frame,
+                                 backend=options.backend, onnx_dir=options.onnx_dir,
+                                 precision=options.precision)
         n_frames = {v: count_frames(layout.video_path(v)) for v in todo}
         total = sum(-(-n // options.stride) for n in n_frames.values())
         with progress_bar(total=total, unit='frame', desc='propose', disable=not show_progress) as bar:
