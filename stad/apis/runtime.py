@@ -174,7 +174,7 @@ def _det_inputs(detector, frames: Sequence[np.ndarray]):
 
 
 def _metadata(det_model, am, detector) -> dict:
-    import stad
+    from stad.version import __version__
     cfg = det_model.cfg
     pre = cfg.model.data_preprocessor
     from mmdet.utils import get_test_pipeline_cfg
@@ -187,7 +187,7 @@ def _metadata(det_model, am, detector) -> dict:
                 if str(t['type']).split('.')[-1] == 'Resize']
     labels = list(am.class_names or [str(i) for i in range(am.num_classes)])
     return {
-        'stad_version': stad.__version__,
+        'stad_version': __version__,
         'opset': OPSET,
         'detector': {
             'files': [FILES['det_features'], FILES['det_roi']],

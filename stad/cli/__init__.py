@@ -40,6 +40,7 @@ SUBCOMMANDS = [
     'eval',
     'eval_videos',
     'demo',
+    'predict_videos',
 ]
 
 # pkg_resources' deprecation warning (mim, mmcv and the data loader workers import it):

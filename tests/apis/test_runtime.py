@@ -1,0 +1,124 @@
+"""``stad export onnx`` and the ONNX Runtime / OpenVINO backends, on randomly initialised
+models (shapes, parity, metadata and messages; accuracy is not the point here)."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from stad.errors import StadError
+from stad.tasks.run import SYNTH_ACTION_CONFIG, SYNTH_DET_CONFIG
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DET_CONFIG = os.path.join(ROOT, SYNTH_DET_CONFIG)
+ACTION_CONFIG = os.path.join(ROOT, SYNTH_ACTION_CONFIG)
+
+
+@pytest.fixture(scope='module')
+def export(tmp_path_factory):
+    """(det checkpoint, action checkpoint, export dir, manifest) of random models."""
+    import torch
+    from mmdet.apis import init_detector
+
+    from stad.apis.action import load_action_model
+    from stad.tasks.export_onnx import run_export_onnx
+    d = tmp_path_factory.mktemp('onnx')
+    torch.manual_seed(0)
+    det = init_detector(DET_CONFIG, None, device='cpu')
+    det_ckpt = str(d / 'det.pth')
+    torch.save(dict(state_dict=det.state_dict(),
+                    meta=dict(dataset_meta=dict(classes=('person', )))), det_ckpt)
+    act_ckpt = str(d / 'action.pth')
+    torch.save(dict(state_dict=load_action_model(ACTION_CONFIG, None).model.state_dict()),
+               act_ckpt)
+    out = str(d / 'export')
+    meta = run_export_onnx(out, det_config=DET_CONFIG, det_checkpoint=det_ckpt,
+                           config=ACTION_CONFIG, checkpoint=act_ckpt, log=lambda *a: None)
+    return det_ckpt, act_ckpt, out, meta
+
+
+def test_export_writes_checked_files_with_metadata(export):
+    import onnx
+    _, _, out, meta = export
+    assert sorted(os.listdir(out)) == ['action.onnx', 'detector_features.onnx',
+                                       'detector_roi_head.onnx', 'stad_export.json']
+    parity = meta['parity']
+    assert parity['ok'] is True
+    for backend in ('onnxruntime', 'openvino'):
+        p = parity[backend]
+        assert p['boxes'] > 0 and p['box_max_abs_px'] <= 1.0  # random weights still box
+        assert p['scores'] > 0 and p['score_max_abs'] <= 1e-4
+    with open(os.path.join(out, 'stad_export.json')) as f:
+        assert json.load(f)['parity']['ok'] is True
+    props = {p.key: p.value for p in onnx.load(os.path.join(out, 'action.onnx')).metadata_props}
+    action = json.loads(props['stad'])
+    import stad
+    assert props['stad_version'] == stad.__version__
+    # no class names in this config nor in a random checkpoint: the class indices
+    assert action['labels'] == ['0', '1', '2', '3'] and action['num_classes'] == 4
+    assert (action['clip_len'], action['frame_interval']) == (4, 4)
+    assert action['mean'] == [123.675, 116.28, 103.53] and action['resize']
+    det = json.loads({p.key: p.value for p in onnx.load(
+        os.path.join(out, 'detector_features.onnx')).metadata_props}['stad'])
+    assert det['classes'] == ['person'] and det['pad_size_divisor'] == 32 and det['resize']
+
+
+def test_backends_match_eager_on_a_video(export, tmp_path):
+    """stad.predict on ONNX Runtime and OpenVINO (configs and weights from the export
+    only) gives the eager run's boxes and labels."""
+    from stad.apis.video import DemoOptions
+    from stad.data.synth import VideoPlan, render_video, write_video
+    from stad.tasks.demo import predict
+    det_ckpt, act_ckpt, out, _ = export
+    frames, _ = render_video(VideoPlan('gym', 3, 96, 72, 24, (0, 1)))
+    video = str(tmp_path / 'v.mp4')
+    write_video(video, frames, 10.0)
+    opts = DemoOptions(det_score_thr=0.0, track_init_thr=0.0, action_score_thr=0.0)
+    eager = predict(video, det_config=DET_CONFIG, det_checkpoint=det_ckpt,
+                    config=ACTION_CONFIG, checkpoint=act_ckpt, options=opts)
+    assert eager['events']
+    for backend in ('onnxruntime', 'openvino'):
+        got = predict(video, backend=backend, onnx_dir=out, options=opts)
+        assert len(got['events']) == len(eager['events'])
+        for a, b in zip(got['events'], eager['events']):
+            assert (a['frame'], a['track_id']) == (b['frame'], b['track_id'])
+            assert np.abs(np.subtract(a['box'], b['box'])).max() <= 1.0
+            assert [n for n, _ in a['actions']] == [n for n, _ in b['actions']]
+            assert np.allclose([s for _, s in a['actions']], [s for _, s in b['actions']],
+                               atol=1e-3)
+
+
+def test_failed_parity_writes_nothing(export, tmp_path, monkeypatch):
+    import stad.apis.runtime as rt
+    from stad.tasks.export_onnx import run_export_onnx
+    det_ckpt, act_ckpt, _, _ = export
+    monkeypatch.setattr(rt, 'SCORE_TOL', -1.0)  # no difference passes
+    out = tmp_path / 'bad'
+    with pytest.raises(StadError, match=r'parity check FAILED, onnxruntime: .*scores'):
+        run_export_onnx(str(out), det_config=DET_CONFIG, det_checkpoint=det_ckpt,
+                        config=ACTION_CONFIG, checkpoint=act_ckpt, log=lambda *a: None)
+    assert not out.exists() and not list(tmp_path.iterdir())
+
+
+def test_bad_export_folder_and_options(export, tmp_path):
+    from stad.apis.runtime import read_manifest
+    from stad.tasks.demo import load_models
+    _, _, out, _ = export
+    with pytest.raises(StadError, match=r'no stad_export.json'):
+        read_manifest(str(tmp_path))
+    broken = tmp_path / 'broken'
+    broken.mkdir()
+    (broken / 'stad_export.json').write_text(open(os.path.join(out, 'stad_export.json')).read())
+    with pytest.raises(StadError, match=r'detector_features.onnx missing'):
+        load_models(None, None, None, None, backend='onnxruntime', onnx_dir=str(broken))
+    with pytest.raises(StadError, match=r'precision bf16 is an OpenVINO option'):
+        load_models(None, None, None, None, backend='onnxruntime', onnx_dir=out,
+                    precision='bf16')
+    for args, msg in ((['--backend', 'openvino'], 'give their folder with --onnx-dir'),
+                      ([], '--det-config, --det-checkpoint, --config, --checkpoint required')):
+        r = subprocess.run([sys.executable, '-m', 'stad', 'demo', 'x.mp4', str(tmp_path / 'o.mp4'),
+                            *args], capture_output=True, text=True, cwd=ROOT, timeout=120)
+        assert r.returncode != 0 and msg in r.stderr, r.stderr
+        assert not (tmp_path / 'o.mp4').exists()
