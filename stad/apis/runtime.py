@@ -340,6 +340,11 @@ class Session:
 
     OpenVINO compiles the ONNX file; ``precision='f32'`` pins its CPU inference
     precision to f32 (on CPUs with bf16 its default is bf16), ``'bf16'`` asks for bf16.
+
+    Opening one sets torch to one thread: with a runtime backend torch only does the
+    light pre- and post-processing, and its OpenMP threads, busy-waiting after each op,
+    took the cores from the runtime's own threads (measured: ``stad propose`` on ONNX
+    Runtime 2.5x slower than eager before, tools/benchmarks/bench_precision.py).
     """
 
     def __init__(self, path: str, backend: str, *, precision: str = 'f32',
@@ -347,6 +352,8 @@ class Session:
         if not os.path.isfile(path):
             raise StadError(f'{path}: ONNX file not found (write it with `stad export onnx`)')
         check_backend(backend, precision)
+        import torch
+        torch.set_num_threads(1)
         self.backend, self.path = backend, path
         if backend == 'onnxruntime':
             import onnxruntime as ort

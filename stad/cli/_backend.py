@@ -20,17 +20,18 @@ def add_backend_options(p) -> None:
                         'docs/evaluation.md (the export parity check is f32)')
 
 
-def check_model_args(args) -> None:
-    """Both models' configs and checkpoints are needed on torch; with ``--onnx-dir`` on
-    another backend they are optional (the export has both configs and the weights)."""
+def check_model_args(args, *, det: bool = True) -> None:
+    """The models' configs and checkpoints (the detector's too if ``det``) are needed on
+    torch; with ``--onnx-dir`` on another backend they are optional (the export has both
+    configs and the weights)."""
     from stad.errors import StadError
     if args.backend != 'torch':
         if not args.onnx_dir:
             raise StadError(f'--backend {args.backend} runs the files of `stad export onnx`: '
                             'give their folder with --onnx-dir')
         return
-    missing = [f'--{k.replace("_", "-")}' for k in ('det_config', 'det_checkpoint', 'config',
-                                                     'checkpoint') if not getattr(args, k)]
+    keys = ('det_config', 'det_checkpoint') * det + ('config', 'checkpoint')
+    missing = [f'--{k.replace("_", "-")}' for k in keys if not getattr(args, k)]
     if missing:
         raise StadError(f'{", ".join(missing)} required (or --backend onnxruntime|openvino '
                         'with --onnx-dir)')

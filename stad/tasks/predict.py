@@ -173,7 +173,8 @@ def predict_dataset(am: ActionModel, data_root: str, *, split: str = 'val',
 
 def predict(config: str, checkpoint: str, data_root: str, out: str, *,
             proposal_file: str | None = None, frames: str = 'all_frames',
-            device: str = 'cpu', progress: bool = True) -> np.ndarray:
+            device: str = 'cpu', progress: bool = True, backend: str = 'torch',
+            onnx_dir: str | None = None, precision: str = 'f32') -> np.ndarray:
     """Predict the val split of ``data_root`` and write the detections file ``out``
     (format 1 of :mod:`stad.io.detections`, what ``stad eval --dets`` reads).
 
@@ -184,6 +185,8 @@ def predict(config: str, checkpoint: str, data_root: str, out: str, *,
         proposal_file: default ``annotations/multisports_proposals_val.pkl``.
         frames: ``'all_frames'`` (every frame with proposals, the official protocol's
             input, default) or ``'annotated_frames'`` (the CSV's keyframes).
+        backend, onnx_dir, precision: where the action model runs
+            (:func:`stad.apis.action.load_action_model`).
 
     Returns:
         ``(dets, track_ids)`` as written: the ``(N, 8)`` detections and their ``(N,)``
@@ -194,7 +197,8 @@ def predict(config: str, checkpoint: str, data_root: str, out: str, *,
             written (checked before any prediction).
     """
     check_writable(out)
-    am = load_action_model(config, checkpoint, device=device)
+    am = load_action_model(config, checkpoint, device=device, backend=backend,
+                           onnx_dir=onnx_dir, precision=precision)
     gt = load_gt(DataLayout(data_root).gt_file)
     dets, ids = predict_dataset(am, data_root, split='val', proposal_file=proposal_file,
                                 frames=frames, progress=progress, return_track_ids=True,

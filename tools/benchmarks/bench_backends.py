@@ -13,7 +13,8 @@ Rows:
         --config A --checkpoint A.pth [--batch 4 --reps 15]
 
 Eager runs with ``torch.inference_mode`` and channels-last inputs (what the demo does).
-Threads: torch's default (the cores), ONNX Runtime's and OpenVINO's defaults (the cores).
+Threads: eager torch on its default (the cores); ONNX Runtime and OpenVINO on their
+defaults (the cores) with torch on one thread beside them, as ``stad`` runs them.
 """
 import argparse
 import os
@@ -43,11 +44,18 @@ def main(argv=None) -> int:
     import torch
 
     from stad.apis.action import box_probs, predict_keyframes
-    from stad.apis.runtime import (DetectorRuntime, Session, _action_inputs, _det_inputs,
-                                   _sample_frames, _wrappers, action_runtime, detector_runtime)
+    from stad.apis.runtime import (
+        _action_inputs,
+        _det_inputs,
+        _sample_frames,
+        _wrappers,
+        action_runtime,
+        detector_runtime,
+    )
     from stad.tasks.demo import load_models
 
     det, am = load_models(a.det_config, a.det_checkpoint, a.config, a.checkpoint)
+    threads = torch.get_num_threads()  # before a Session sets it to 1
     frames, where = _sample_frames(None, max(am.clip_window, a.batch) + a.batch)
     bgr = frames[:a.batch]
     inputs, samples = _det_inputs(det, bgr)
@@ -56,7 +64,7 @@ def main(argv=None) -> int:
     with torch.inference_mode():
         feats = feat_mod(inputs)
     rt0 = detector_runtime(det.model, a.onnx_dir, 'onnxruntime')
-    nlev, rlev = rt0.levels, rt0.roi_levels
+    rlev = rt0.roi_levels
     rng = np.random.default_rng(0)
     h, w = inputs.shape[-2:]
     xy = rng.uniform(0, [w * 0.7, h * 0.7], (100, 2))
@@ -85,7 +93,15 @@ def main(argv=None) -> int:
     np_rois, np_clip, np_arois = rois.numpy(), np.ascontiguousarray(clip.numpy()), arois.numpy()
 
     def eager(fn):
-        def run():
+        def run():  # torch on every core, as in an eager run
+            torch.set_num_threads(threads)
+            with torch.inference_mode():
+                fn()
+        return run
+
+    def rt(fn):
+        def run():  # torch on one thread, as a Session sets it (stad.apis.runtime.Session)
+            torch.set_num_threads(1)
             with torch.inference_mode():
                 fn()
         return run
@@ -93,13 +109,13 @@ def main(argv=None) -> int:
     rows = {
         f'detector backbone+neck+RPN convs, {a.batch} frames {w}x{h}': dict(
             eager=eager(lambda: feat_mod(cl)),
-            **{n: (lambda s=s: s[0].features(np_in)) for n, s in sessions.items()}),
-        f'detector RoI head, 100 boxes': dict(
+            **{n: rt(lambda s=s: s[0].features(np_in)) for n, s in sessions.items()}),
+        'detector RoI head, 100 boxes': dict(
             eager=eager(lambda: roi_mod(*feats[:rlev], rois)),
-            **{n: (lambda s=s: s[0].roi_head(*np_feats, np_rois)) for n, s in sessions.items()}),
+            **{n: rt(lambda s=s: s[0].roi_head(*np_feats, np_rois)) for n, s in sessions.items()}),
         f'action model, {a.batch} clips {tuple(clip.shape[2:])} x 3 boxes': dict(
             eager=eager(lambda: box_probs(am, ccl, arois)),
-            **{n: (lambda s=s: s[1](np_clip, np_arois)) for n, s in sessions.items()}),
+            **{n: rt(lambda s=s: s[1](np_clip, np_arois)) for n, s in sessions.items()}),
     }
     dets = {'eager': det}
     for n, s in sessions.items():
@@ -108,13 +124,15 @@ def main(argv=None) -> int:
         dets[n] = d
     ams = {'eager': am, **{n: dataclasses.replace(am, runtime=s[1]) for n, s in sessions.items()}}
     rows[f'FrameDetector (pre + post), {a.batch} frames'] = {
-        n: eager(lambda d=d: d(bgr)) for n, d in dets.items()}
+        n: (eager if n == 'eager' else rt)(lambda d=d: d(bgr)) for n, d in dets.items()}
     rows[f'predict_keyframes (clip prep + model), {a.batch} keyframes x 3 boxes'] = {
-        n: eager(lambda m=m: predict_keyframes(m, rgb, keys, kf_boxes, normalized=False,
-                                               batch_size=a.batch)) for n, m in ams.items()}
+        n: (eager if n == 'eager' else rt)(
+            lambda m=m: predict_keyframes(m, rgb, keys, kf_boxes, normalized=False,
+                                          batch_size=a.batch)) for n, m in ams.items()}
     names = ['eager', *sessions]
     print(f'bench_backends: {a.reps} interleaved repetitions per row, median ms; torch '
-          f'{torch.__version__} threads {torch.get_num_threads()}; frames from {where}')
+          f'{torch.__version__}, eager on {threads} threads, 1 beside a runtime; frames from '
+          f'{where}')
     table = []
     for row, steps in rows.items():
         for fn in steps.values():  # warm-up (OpenVINO compiles shapes lazily)
