@@ -295,8 +295,16 @@ def prepare_batch(am: ActionModel, frames, keyframes: Sequence[int],
             dict(inputs=[p['inputs'] for p in packed],
                  data_samples=[p['data_samples'] for p in packed]), training=False)
     samples = data['data_samples']
-    return (data['inputs'], bbox2roi([d.proposals.bboxes for d in samples]),
-            [d.metainfo for d in samples])
+    rois = bbox2roi([d.proposals.bboxes for d in samples])
+    # a box under 1 px wide or high (a detector box clipped to the frame's edge, e.g.
+    # x 319.95..320) widened to 1 px about its centre: in bf16 its corners round to one
+    # value and RoIAlign divides by its zero size (NaN scores on OpenVINO bf16)
+    for lo, hi in ((1, 3), (2, 4)):
+        short = (rois[:, hi] - rois[:, lo]) < 1
+        if short.any():
+            mid = (rois[short, hi] + rois[short, lo]) / 2
+            rois[short, lo], rois[short, hi] = mid - 0.5, mid + 0.5
+    return data['inputs'], rois, [d.metainfo for d in samples]
 
 
 def predict_keyframes(am: ActionModel, frames, keyframes: Sequence[int],

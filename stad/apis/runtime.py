@@ -210,7 +210,9 @@ def _metadata(det_model, am, detector) -> dict:
             'sampling': sample, 'resize': a_resize,
             'input': 'float32 (N, 3, T, H, W): RGB clip of clip_len frames frame_interval '
                      'apart centred on the keyframe, Resize below, (x - mean) / std; rois '
-                     '(K, 5) [clip, x1, y1, x2, y2] in resized px',
+                     '(K, 5) [clip, x1, y1, x2, y2] in resized px, at least 1 px wide and '
+                     'high (smaller boxes are widened about their centre: in bf16 a box '
+                     'of zero size gives NaN)',
             'mean': list(apre.mean), 'std': list(apre.std),
             'outputs': 'probabilities (K, num_classes) (softmax, or sigmoid if multilabel)',
             'flip_test': bool(am.flip_test),
