@@ -1,15 +1,16 @@
-"""``stad demo VIDEO OUT.mp4``: detect people, predict and track their actions, render a video."""
+"""``stad demo SOURCE OUT.mp4``: detect people, predict and track their actions, render a video."""
 from __future__ import annotations
 
-from stad.apis.tracking import TRACKERS
 from stad.cli import add_models, sub_parser
 from stad.cli._backend import add_backend_options, check_model_args
+from stad.cli._demo_options import add_prediction_options, add_runtime_options
 from stad.io.live import STDIN_FORMAT, is_live
 
 
 def register(sub) -> None:
     p = sub_parser(sub, 'demo', help='render person boxes, track IDs and actions on a video -> mp4',
-        description='Stream VIDEO: detect and track people on every frame (--track-stride), '
+        description='Stream SOURCE (a video file; live sources below): detect and track '
+                    'people on every frame (--track-stride), '
                     'predict their actions from the clip around each keyframe (every '
                     '--keyframe-stride frames, in batches), and write OUT.mp4 with boxes, '
                     "track IDs and the track's smoothed top actions on every frame "
@@ -22,36 +23,12 @@ def register(sub) -> None:
                         + STDIN_FORMAT + ')')
     p.add_argument('out', help='output .mp4 (written atomically)')
     add_models(p, det=True, action=True, required=False)  # checked in _run (--onnx-dir)
-    p.add_argument('--label-map', help="'id: name' per line (default: the config's "
-                                       'class_names, else class indices)')
-    p.add_argument('--det-score-thr', type=float, default=0.5,
-                   help='keep person boxes scoring >= this ')
-    p.add_argument('--det-cat-id', type=int,
-                   help="detector class of 'person' (default: looked up by name)")
-    p.add_argument('--action-score-thr', type=float, default=0.5,
-                   help='show actions scoring > this ')
-    p.add_argument('--topk', type=int, default=3, help='at most this many actions a person')
-    p.add_argument('--tracker', default='bytetrack', choices=TRACKERS,
-                   help="person tracker (mmdet's)")
-    p.add_argument('--track-stride', type=int, default=1,
-                   help='detect and track people on every N-th frame (1: every frame, which '
-                        'keeps one ID per person; the action model runs on keyframes only)')
-    p.add_argument('--track-buffer', type=int, default=30,
-                   help='tracked frames a track may go unseen before it is dropped')
-    p.add_argument('--label-window', type=int, default=3,
-                   help="keyframes of a person's track whose action scores are averaged "
-                        'for the labels drawn (1: every keyframe on its own)')
-    p.add_argument('--keyframe-stride', '--predict-stepsize', dest='keyframe_stride',
-                   type=int, default=8, help='frames between keyframes ')
-    p.add_argument('--batch-size', type=int, default=4,
-                   help='frames per detector pass, keyframes per action model pass')
+    add_prediction_options(p)
     p.add_argument('--out-fps', type=positive_float,
                    help="output frame rate (default: the video's / --output-stride)")
     p.add_argument('--output-stride', type=int, default=1,
                    help='write every S-th frame')
-    p.add_argument('--device', default='cpu', help="torch device ('cpu', 'cuda:0')")
-    p.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
-                   help='overrides of the action config')
+    add_runtime_options(p)
     p.add_argument('--events', metavar='FILE.jsonl',
                    help='also write every drawn box as a JSON line: frame, time, track_id, '
                         'box, actions [[name, score], ...], keyframe')
@@ -79,15 +56,10 @@ def positive_float(text: str) -> float:
 
 def _run(args) -> int:
     check_model_args(args)
-    from stad.apis.video import DemoOptions
+    from stad.cli._demo_options import demo_options
     from stad.tasks.demo import run_demo
     from stad.tasks.train import parse_cfg_options
-    options = DemoOptions(det_score_thr=args.det_score_thr,
-                          action_score_thr=args.action_score_thr,
-                          keyframe_stride=args.keyframe_stride, batch_size=args.batch_size,
-                          topk=args.topk, det_cat_id=args.det_cat_id,
-                          tracker=args.tracker, track_stride=args.track_stride,
-                          track_buffer=args.track_buffer, label_window=args.label_window)
+    options = demo_options(args)
     if is_live(args.video) or _live_only_options(args):
         return _run_live(args, options)
     s = run_demo(args.video, args.out, det_config=args.det_config,

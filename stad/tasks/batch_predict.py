@@ -51,7 +51,7 @@ from stad.io.atomic import atomic_path, atomic_write_text, check_writable
 from stad.io.label_map import read_label_map
 from stad.io.layout import VIDEO_EXTENSIONS
 from stad.io.video import VideoFrames
-from stad.tasks.demo import _labels, load_models
+from stad.tasks.demo import load_models, model_labels
 
 PARTS_SUFFIX = '.parts'
 RUN_FILE = 'run.json'  # in the parts folder; no part is named so (parts end in .<ext>.json)
@@ -400,7 +400,7 @@ def predict_videos(folder: str, out: str, *, det_config: str | None = None,
                                        options=options, device=device,
                                        cfg_options=cfg_options, backend=backend,
                                        onnx_dir=onnx_dir, precision=precision)
-            labels = _labels(am, label_map)
+            labels = model_labels(am, label_map)
             t_start = time.monotonic()
             for i, video in enumerate(todo, 1):
                 t = time.monotonic()

@@ -100,7 +100,7 @@ def load_models(det_config: str, det_checkpoint: str, config: str, checkpoint: s
     return detector, am
 
 
-def _labels(am, label_map: str | None) -> dict:
+def model_labels(am, label_map: str | None) -> dict:
     """``{score column: name}`` from ``label_map`` (checked against the model), else the
     model's class names, else the class indices."""
     if label_map is not None:
@@ -121,7 +121,7 @@ def _predict(video, det_config, det_checkpoint, config, checkpoint, label_map, o
                                options=options, device=device, cfg_options=cfg_options,
                                backend=backend, onnx_dir=onnx_dir, precision=precision,
                                num_frames=source.num_frames, video=video)
-    labels = _labels(am, label_map)
+    labels = model_labels(am, label_map)
     return source, predict_video(source, detector, am, label_map=labels, options=options,
                                  progress=progress)
 

@@ -77,7 +77,7 @@ from stad.io.label_map import read_label_map
 from stad.io.live import LiveSource, check_spec, open_source, source_kind
 from stad.io.video import write_mp4
 from stad.progress import progress_bar
-from stad.tasks.demo import check_label_map, check_output, load_models
+from stad.tasks.demo import check_output, load_models, model_labels
 from stad.visualization.render import caption, render_frame
 
 #: latency samples kept per statistic (the percentiles are over the last ones)
@@ -334,16 +334,6 @@ class _ClipFrames:
 
 class _Aborted(Exception):
     """The writer stops without a file (second Ctrl-C, a failed stage, no frames)."""
-
-
-def _labels(am, label_map: str | None) -> dict:
-    """``{score column: name}`` from ``label_map`` (checked against the model), else the
-    model's class names, else the class indices (as ``stad demo`` on a file)."""
-    if label_map is not None:
-        labels = read_label_map(label_map)
-        check_label_map(labels, am.num_classes, label_map)
-        return labels
-    return dict(enumerate(am.class_names or [str(i) for i in range(am.num_classes)]))
 
 
 class _Pipeline:
@@ -832,7 +822,7 @@ def run_live(source_spec: str | LiveSource, out: str, *, det_config: str | None 
                                        onnx_dir=onnx_dir, precision=precision)
         else:
             detector, am = models
-        labels = _labels(am, label_map)
+        labels = model_labels(am, label_map)
         fps = source.fps
         pipe = _Pipeline(source, out, detector, am, label_map=labels, options=options,
                          max_frames=max_frames, max_seconds=max_seconds,
