@@ -1,20 +1,31 @@
 """stad: spatio-temporal action detection on the OpenMMLab stack.
 
-Importing the package applies the stack fixes of :mod:`stad.compat` and registers the
-project's modules (``'stad.X'`` in configs).
+``import stad`` is cheap: it imports none of the stack (torch, mmcv, mmengine, mmaction2,
+mmdet), so ``stad --help`` and the data verbs start in a fraction of a second. It
+installs the stack fixes of :mod:`stad.compat`, each applied at once or right after the
+module it concerns is imported, so they are in place before mmaction2 or a checkpoint is
+used. The project's registered modules (``'stad.X'`` in configs) are imported when first
+looked up: for a ``'stad.'`` key mmengine imports :mod:`stad.registry`, whose
+registries import their ``locations``; :func:`register_all_modules` imports them at
+once.
 """
-import importlib
+from stad import compat as _compat
+from stad.version import __version__
 
-__version__ = '0.1.0'
+_compat.install()
 
-from stad import compat as _compat  # noqa: E402
+__all__ = ['__version__', 'predict', 'register_all_modules']
 
-_compat.apply_all()
 
-from stad.registry import REGISTERING_MODULES  # noqa: E402
+def register_all_modules() -> None:
+    """Import every module that registers into stad's registries
+    (:data:`stad.registry.REGISTERING_MODULES`), e.g. to list them; lookups of
+    ``'stad.X'`` do not need it."""
+    import importlib
 
-for _name in REGISTERING_MODULES:
-    importlib.import_module(_name)
+    from stad.registry import REGISTERING_MODULES
+    for name in REGISTERING_MODULES:
+        importlib.import_module(name)
 
 
 def predict(video: str, **kwargs) -> dict:

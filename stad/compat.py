@@ -1,27 +1,39 @@
 """Fixes the published OpenMMLab stack needs on a current machine.
 
-Each fix is idempotent and applied by ``import stad`` (see ``stad/__init__.py``), so it
-runs in every process that imports the package: the ``stad`` CLI, ``tools/train.py``,
-and ``mim train mmaction2|mmdet <config>`` through the configs'
+Each fix is idempotent and installed by ``import stad`` (see ``stad/__init__.py``), so it
+is in place in every process that imports the package: the ``stad`` CLI,
+``tools/train.py``, and ``mim train mmaction2|mmdet <config>`` through the configs'
 ``custom_imports = dict(imports=['stad'])``. Config files are read before any model is
 built, so the fixes are in place before the code that needs them.
+
+``import stad`` imports none of the stack (``stad --help`` and ``stad check`` run
+without torch, mmcv, mmaction2 or mmdet: 0.2 s instead of 3 s): :func:`install` applies
+what needs no import now and the rest right after the module it concerns is imported,
+by a post-import hook (:class:`_AfterImport`, one entry at the front of
+``sys.meta_path``), or at once if that module is imported already.
 
 Fixes (facts in docs/stack.md):
 
 * ``mmaction2 1.2.0``'s wheel lacks ``mmaction/models/localizers/drn/`` yet
   ``mmaction.models.localizers`` imports ``DRN`` from it. We register a placeholder
   module whose ``DRN`` raises a clear error if anyone instantiates it; nothing else of
-  mmaction2 is touched and DRN is not added to any registry.
+  mmaction2 is touched and DRN is not added to any registry. Looking for the folder
+  needs only mmaction2's location (``find_spec``), not an import: done by ``import stad``.
 * torch >= 2.6 loads checkpoints with ``weights_only=True``; mmengine 0.10.7 checkpoints
   hold a ``HistoryBuffer`` and numpy arrays/scalars. We keep the safe loader and
   allow-list exactly those globals (:func:`mmengine_checkpoint_globals`), with a narrow
-  stand-in for ``getattr`` (:func:`history_buffer_getattr`).
+  stand-in for ``getattr`` (:func:`history_buffer_getattr`): as soon as both torch and
+  mmengine's ``HistoryBuffer`` are imported (after ``import torch``, mmengine's history
+  buffer is imported for it unless mmengine is being imported already: then its own
+  import applies the list).
 """
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 import types
+import warnings
 
 _DRN_MODULES = ('mmaction.models.localizers.drn', 'mmaction.models.localizers.drn.drn')
 
@@ -38,26 +50,26 @@ class _MissingDRN:
 def patch_mmaction_drn() -> bool:
     """Make ``import mmaction.models`` work without the missing ``drn`` package.
 
+    Imports nothing: mmaction2's folder comes from ``importlib.util.find_spec``, and the
+    placeholder modules wait in ``sys.modules`` for ``mmaction.models.localizers``.
+
     Returns:
         True if the placeholder was installed, False if the real module exists
-        (a fixed mmaction2) or it was already installed.
+        (a fixed mmaction2), mmaction2 is not installed, or it was already installed.
     """
     if _DRN_MODULES[1] in sys.modules:
         return False
     try:
-        if importlib.util.find_spec('mmaction') is None:
-            return False
-        # find_spec of the subpackage imports its parents (mmaction.models ->
-        # localizers -> drn) and would fail on exactly the bug we fix; look for
-        # the folder on disk instead.
-        import os
-
-        import mmaction
-        real = os.path.join(os.path.dirname(mmaction.__file__), 'models', 'localizers',
-                            'drn', 'drn.py')
-        if os.path.exists(real):
-            return False
-    except ImportError:
+        spec = importlib.util.find_spec('mmaction')
+    except (ImportError, ValueError):
+        return False
+    if spec is None or not spec.submodule_search_locations:
+        return False
+    # find_spec of the subpackage imports its parents (mmaction.models ->
+    # localizers -> drn) and would fail on exactly the bug we fix; look for
+    # the folder on disk instead.
+    if any(os.path.exists(os.path.join(folder, 'models', 'localizers', 'drn', 'drn.py'))
+           for folder in spec.submodule_search_locations):
         return False
     pkg = types.ModuleType(_DRN_MODULES[0])
     pkg.__path__ = []  # a package, so that `from .drn.drn import DRN` resolves
@@ -122,6 +134,81 @@ def allow_mmengine_checkpoints() -> None:
 
 
 def apply_all() -> None:
-    """Apply every fix; cheap and safe to call many times."""
+    """Apply every fix now (imports torch and mmengine); cheap and safe to call many times."""
     patch_mmaction_drn()
     allow_mmengine_checkpoints()
+
+
+# ------------------------------------------------------------- applied after an import
+
+_HISTORY_BUFFER = 'mmengine.logging.history_buffer'
+
+
+def _after_torch() -> None:
+    """torch is imported: allow-list mmengine's checkpoint globals, importing mmengine's
+    history buffer for it, unless mmengine is being imported (it imports torch on its
+    way; importing more of it here would meet its half-initialised package): then
+    :func:`_after_history_buffer` does it."""
+    if 'mmengine' in sys.modules or importlib.util.find_spec('mmengine') is None:
+        return
+    allow_mmengine_checkpoints()
+
+
+def _after_history_buffer() -> None:
+    """mmengine's ``HistoryBuffer`` exists: allow-list the checkpoint globals (imports
+    torch if it is not yet: torch imports nothing of mmengine)."""
+    allow_mmengine_checkpoints()
+
+
+#: module -> the fix to apply right after it is imported
+AFTER_IMPORT = {'torch': _after_torch, _HISTORY_BUFFER: _after_history_buffer}
+
+
+class _AfterImport:
+    """A ``sys.meta_path`` finder that finds nothing itself: for a module of
+    :data:`AFTER_IMPORT` it asks the finders after it and wraps the found loader's
+    ``exec_module``, so that the fix runs once the module is executed. A failing fix
+    warns and never fails the user's import."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname not in AFTER_IMPORT:
+            return None
+        rest = sys.meta_path[sys.meta_path.index(self) + 1:] if self in sys.meta_path else []
+        for finder in rest:
+            find = getattr(finder, 'find_spec', None)
+            spec = find(fullname, path, target) if find else None
+            if spec is not None:
+                break
+        else:
+            return None
+        loader = spec.loader
+        if loader is None or not hasattr(loader, 'exec_module'):
+            return spec
+        exec_module = loader.exec_module
+
+        def exec_then_fix(module, exec_module=exec_module, fix=AFTER_IMPORT[fullname]):
+            exec_module(module)
+            _run_fix(fullname, fix)
+
+        loader.exec_module = exec_then_fix  # this module's loader instance only
+        return spec
+
+
+def _run_fix(name: str, fix) -> None:
+    try:
+        fix()
+    except Exception as e:  # a fix must never break the user's import
+        warnings.warn(f'stad.compat: the fix applied after importing {name} failed: '
+                      f'{type(e).__name__}: {e}', RuntimeWarning, stacklevel=2)
+
+
+def install() -> None:
+    """What ``import stad`` does: the fixes that need no import at once, the others now
+    if their modules are imported already, else right after they are. Idempotent."""
+    patch_mmaction_drn()
+    if not any(isinstance(f, _AfterImport) for f in sys.meta_path):
+        sys.meta_path.insert(0, _AfterImport())
+    if _HISTORY_BUFFER in sys.modules:
+        _run_fix(_HISTORY_BUFFER, _after_history_buffer)
+    elif 'torch' in sys.modules:
+        _run_fix('torch', _after_torch)

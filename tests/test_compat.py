@@ -51,6 +51,55 @@ def test_custom_imports_apply_the_fix_in_a_config(tmp_path):
     assert r.stdout.strip().endswith('True')
 
 
+# the stack: `import stad` imports none of it (the fixes wait for it, see stad.compat)
+_STACK = ('torch', 'mmcv', 'mmengine', 'mmaction', 'mmdet', 'scipy', 'matplotlib')
+_ALLOWED = ("import torch\n"
+            "print('allowed', any(getattr(g, '__qualname__', None) == 'HistoryBuffer' "
+            "for g in torch.serialization.get_safe_globals()))\n")
+
+
+def test_import_stad_imports_none_of_the_stack():
+    r = _run(f'import sys, stad; print(*[m for m in {_STACK!r} if m in sys.modules])')
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == ''
+
+
+@pytest.mark.parametrize('first', [
+    'import stad, torch',  # the hook after torch imports mmengine's history buffer
+    'import stad, mmengine',  # mmengine imports torch half-way: its history buffer's hook
+    'import torch, stad',  # torch was there: at once
+    'import stad, mmdet.apis',
+])
+def test_checkpoint_globals_are_allowed_whatever_comes_first(first):
+    r = _run(f'{first}\n{_ALLOWED}')
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == 'allowed True'
+
+
+def test_stad_modules_register_on_first_lookup():
+    """Configs name 'stad.X': mmengine imports stad.registry, whose registries import
+    the registering modules; `import stad` does not import them."""
+    r = _run('import sys, stad\n'
+             "assert 'stad.data.datasets' not in sys.modules\n"
+             'from mmaction.registry import DATASETS, METRICS\n'
+             "print(DATASETS.get('stad.MultiSportsDataset').__name__, "
+             "METRICS.get('stad.MultiSportsMAP').__name__)")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == 'MultiSportsDataset MultiSportsMAP'
+
+
+def test_a_failing_fix_warns_and_never_fails_the_import():
+    r = _run('import warnings, stad.compat as c\n'
+             "c.AFTER_IMPORT['colorsys'] = lambda: 1 / 0\n"
+             'with warnings.catch_warnings(record=True) as w:\n'
+             "    warnings.simplefilter('always')\n"
+             '    import colorsys\n'
+             'print(colorsys.rgb_to_hsv(1, 0, 0), str(w[0].message))')
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == ('(0.0, 1.0, 1) stad.compat: the fix applied after importing '
+                                'colorsys failed: ZeroDivisionError: division by zero')
+
+
 class _Evil:
     def __reduce__(self):
         return (os.system, (f'touch {os.environ["STAD_EVIL_MARKER"]}',))

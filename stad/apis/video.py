@@ -1,27 +1,33 @@
 """Spatio-temporal action detection on one video, streaming: the prediction half of
 ``stad demo`` (rendering and writing: :mod:`stad.visualization.render`).
 
-Flow (:func:`predict_video`): the person detector runs on every ``track_stride``-th
+Flow (:func:`predict_video`): the video is decoded once, in order
+(:meth:`VideoFrames.stream`). The person detector runs on every ``track_stride``-th
 frame (every frame by default), in batches of ``batch_size`` frames
 (:class:`stad.apis.detect.FrameDetector`), and each of these frames' boxes update the
 person tracker (:func:`stad.apis.tracking.make_tracker`: mmdet's ByteTrack or OC-SORT,
 one update per detected frame, numbered 0, 1, 2, ...). On keyframes, every
 ``keyframe_stride`` frames where the action model's whole clip window fits inside the
 video, the clips around the boxes also go through the action model
-(:func:`stad.apis.action.predict_keyframes`, which decodes one clip at a time from the
-frame source). Tracking on every frame is what keeps one ID per person: from one
-keyframe to the next (8 frames) a walking person moves more than their width and a
-jumping jack changes the box's shape, so keyframe-only tracking split each true person
-of the synthetic videos into 2-5 tracks (``tests/apis/test_tracking.py``); and boxes
-are drawn from the first frame a track covers, not from the first keyframe. The labels
-drawn on a box are its track's action scores averaged over ``label_window`` of the
-track's keyframes around the nearest one (:func:`smooth_track_actions`).
+(:func:`stad.apis.action.predict_keyframes`), ``batch_size`` keyframes per forward pass,
+as soon as the last frame of their clips is decoded. Tracking on every frame is what
+keeps one ID per person: from one keyframe to the next (8 frames) a walking person
+moves more than their width and a jumping jack changes the box's shape, so
+keyframe-only tracking split each true person of the synthetic videos into 2-5 tracks
+(``tests/apis/test_tracking.py``); and boxes are drawn from the first frame a track
+covers, not from the first keyframe. The labels drawn on a box are its track's action
+scores averaged over ``label_window`` of the track's keyframes around the nearest one
+(:func:`smooth_track_actions`).
 
-Memory does not grow with the video's length: frames are decoded on demand from a
-:class:`VideoFrames` source (decord random access), which counts the decoded frames
-alive at any time; the demo holds at most one batch of keyframes or one clip window
-(tests assert ``peak_live_frames <= clip window + batch``). Only the per-keyframe
-results (boxes and scores, a few numbers per person) are kept for the whole video.
+Memory does not grow with the video's length: a decoded frame is kept only until the
+detector has seen it (if it is tracked) and the last keyframe whose clip holds it has
+been scored, so at most ``batch_size`` frames waiting for the detector, the clip frames
+of the keyframes waiting for their batch and the RGB copies of one batch of clips are
+alive (:attr:`VideoFrames.peak_live_frames`; tests/apis/test_demo.py asserts a bound
+that does not depend on the length). Only the per-frame results (boxes and scores, a
+few numbers per person) are kept for the whole video. Reading the video once in order
+replaced random reads per detector batch and per clip, which decoded each frame
+several times (2.5 s instead of 0.3 s of decoding for a 1600-frame 320x240 video).
 
 Frame numbers: ``KeyframeResult.frame_index`` is the **0-based** index into the decoded
 video (what the renderer iterates over); the action API takes 1-based keyframes
@@ -157,66 +163,141 @@ def top_actions(scores: np.ndarray, label_map: Mapping[int, str], *, thr: float,
 
 # ------------------------------------------------------------------------- prediction
 
+class _KeptFrames:
+    """The decoded frames :func:`predict_video` keeps, as the action API reads clips:
+    ``len()`` (the whole video's, so keyframes keep their numbers) and
+    ``get_batch(indices).asnumpy()`` (RGB copies, counted by the source)."""
+
+    def __init__(self, source: VideoFrames, kept: dict):
+        self.source, self.kept = source, kept
+
+    def __len__(self) -> int:
+        return self.source.num_frames
+
+    def get_batch(self, indices: Sequence[int]):
+        return _Array(self.source.to_rgb([self.kept[int(i)] for i in indices]))
+
+
+class _Array:
+    def __init__(self, array: np.ndarray):
+        self._array = array
+
+    def asnumpy(self) -> np.ndarray:
+        return self._array
+
+
 def predict_video(source: VideoFrames, detector: Any, action_model: Any, *,
                   label_map: Mapping[int, str], options: DemoOptions = DemoOptions(),
                   progress: bool = True) -> list[KeyframeResult]:
-    """Detect people, predict their actions and track them on every keyframe.
+    """Detect and track people on every tracked frame, predict their actions on keyframes.
 
     Args:
-        source: the video (:class:`VideoFrames`).
+        source: the video (:class:`VideoFrames`), read once in order.
         detector: a :class:`stad.apis.detect.FrameDetector` (BGR frames in, ``(N, 5)``
-            pixel boxes + score out, best first); its score threshold is used.
+            pixel boxes + score out, best first); its score threshold is used. The
+            frames it gets are read-only (the same arrays build the action clips).
         action_model: a :class:`stad.apis.action.ActionModel`.
         label_map: ``{score column: name}``.
         options: see :class:`DemoOptions`.
-        progress: show a progress bar (keyframes, with ETA).
+        progress: show a progress bar (tracked frames, with ETA).
 
     Returns:
-        One :class:`KeyframeResult` per keyframe, in time order.
+        One :class:`KeyframeResult` per tracked frame, in time order.
 
     Raises:
         StadError: the video is shorter than the action model's clip window.
     """
-    from stad.apis.action import predict_keyframes
+    from stad.apis.action import clip_indices, predict_keyframes
 
     am = action_model
-    am.check_length(source.num_frames, source.path)
-    keys = demo_keyframes(source.num_frames, clip_len=am.clip_len,
-                          frame_interval=am.frame_interval, stride=options.keyframe_stride)
-    step = options.track_stride
-    tracked = list(range((keys[0] if keys else 0) % step, source.num_frames, step))
-    keyset = set(keys)
+    n = source.num_frames
+    am.check_length(n, source.path)
+    keys = demo_keyframes(n, clip_len=am.clip_len, frame_interval=am.frame_interval,
+                          stride=options.keyframe_stride)
+    step, size = options.track_stride, options.batch_size
+    first = (keys[0] if keys else 0) % step
+    last_tracked = first + (n - 1 - first) // step * step
+
+    def is_tracked(f: int) -> bool:
+        return f >= first and (f - first) % step == 0
+
+    # each clip frame is kept until the last keyframe whose clip holds it is scored
+    clip_end, last_use = {}, {}
+    for k in keys:
+        inds = clip_indices(k + 1, n, clip_len=am.clip_len, frame_interval=am.frame_interval)
+        clip_end[k] = int(inds.max())
+        for f in inds.tolist():
+            last_use[f] = k
     limit = np.array([source.width, source.height] * 2, dtype=np.float32)
     tracker = make_tracker(options.tracker, buffer=options.track_buffer,
                            init_thr=options.track_init_thr)
-    results = []
-    with progress_bar(total=len(tracked), desc='demo: detect + track + act', unit='frame',
-                      disable=not progress) as bar:
-        for s in range(0, len(tracked), options.batch_size):
-            batch = tracked[s:s + options.batch_size]
-            rgb = source.frames(batch)
-            dets = detector([np.ascontiguousarray(f[..., ::-1]) for f in rgb])  # RGB->BGR
-            del rgb  # the clips are decoded again, one at a time, by the action API
+    video = os.path.basename(source.path)
+    kept: dict[int, np.ndarray] = {}  # decoded BGR frames still needed
+    clips = _KeptFrames(source, kept)
+    records = []  # per tracked frame: (frame, all boxes, detector scores, track IDs, kept)
+    scores: dict[int, np.ndarray] = {}  # record -> (N, C) class scores of all its boxes
+    to_detect: list[int] = []  # tracked frames waiting for a full detector batch
+    waiting: list[tuple[int, int]] = []  # (keyframe, record) detected, not yet scored
+    state = dict(detected=-1, scored=-1)  # last frame detected, last keyframe scored
+
+    def detect(bar) -> None:
+        dets = detector([kept[f] for f in to_detect])
+        for f, d in zip(to_detect, dets):
             # pixel boxes, clipped to the frame (the action head pools inside it)
-            boxes = [np.clip(d[:options.max_persons, :4], 0, limit).astype(np.float32)
-                     for d in dets]
-            kf = [j for j, f in enumerate(batch) if f in keyset]
-            scores = dict(zip(kf, predict_keyframes(
-                am, source, [batch[j] + 1 for j in kf], [boxes[j] for j in kf],
-                normalized=False, batch_size=options.batch_size,
-                video=os.path.basename(source.path)))) if kf else {}
-            for j, (f, d, b) in enumerate(zip(batch, dets, boxes)):
-                det_scores = d[:len(b), 4].copy()
-                # update number, not video frame: see stad.apis.tracking
-                ids = tracker.update(b, det_scores, frame_index=s + j)
-                # a box no track follows would get a new ID on every frame: not drawn
-                keep = tracker.tracked
-                sc = scores.get(j)
-                results.append(KeyframeResult(
-                    frame_index=int(f), boxes=b[keep], det_scores=det_scores[keep],
-                    track_ids=ids[keep], actions=(),
-                    scores=None if sc is None else np.asarray(sc)[keep]))
-            bar.update(len(batch))
+            b = np.clip(d[:options.max_persons, :4], 0, limit).astype(np.float32)
+            det_scores = d[:len(b), 4].copy()
+            # update number, not video frame: see stad.apis.tracking
+            ids = tracker.update(b, det_scores, frame_index=len(records))
+            # a box no track follows would get a new ID on every frame: not drawn
+            records.append((f, b, det_scores, ids, tracker.tracked.copy()))
+            if f in clip_end:
+                waiting.append((f, len(records) - 1))
+        state['detected'] = to_detect[-1]
+        bar.update(len(to_detect))
+        to_detect.clear()
+
+    def act(batch: list) -> None:
+        out = predict_keyframes(am, clips, [k + 1 for k, _ in batch],
+                                [records[r][1] for _, r in batch], normalized=False,
+                                batch_size=size, video=video)
+        for (_, r), sc in zip(batch, out):
+            scores[r] = sc
+        state['scored'] = batch[-1][0]
+
+    def release() -> None:
+        for f in [f for f in kept if (not is_tracked(f) or f <= state['detected'])
+                  and last_use.get(f, -1) <= state['scored']]:
+            del kept[f]
+
+    with progress_bar(total=(last_tracked - first) // step + 1 if n > first else 0,
+                      desc='demo: detect + track + act', unit='frame',
+                      disable=not progress) as bar:
+        for i, frame in source.stream(lambda f: is_tracked(f) or f in last_use):
+            frame.flags.writeable = False  # shared by the detector and the clips
+            kept[i] = frame
+            del frame
+            if is_tracked(i):
+                to_detect.append(i)
+                if len(to_detect) == size or i == last_tracked:
+                    detect(bar)
+            ready = sum(1 for k, _ in waiting if clip_end[k] <= i)
+            while ready >= size:
+                act(waiting[:size])
+                del waiting[:size]
+                ready -= size
+            release()
+        if to_detect:  # the stream ended early (it offers every frame: not expected)
+            detect(bar)
+        for s in range(0, len(waiting), size):
+            act(waiting[s:s + size])
+        kept.clear()
+    results = []
+    for r, (f, b, det_scores, ids, keep) in enumerate(records):
+        sc = scores.get(r)
+        results.append(KeyframeResult(
+            frame_index=int(f), boxes=b[keep], det_scores=det_scores[keep],
+            track_ids=ids[keep], actions=(),
+            scores=None if sc is None else np.asarray(sc)[keep]))
     return smooth_track_actions(results, label_map, thr=options.action_score_thr,
                                 topk=options.topk, window=options.label_window)
 

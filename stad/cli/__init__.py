@@ -43,6 +43,16 @@ SUBCOMMANDS = [
     'predict_videos',
 ]
 
+# the command a module of SUBCOMMANDS registers where it is not the module's name with '-'
+# for '_' (tests/test_cli_help.py checks every one)
+_COMMAND_OF = {'import_': 'import', 'frames': 'extract-frames'}
+
+
+def command_name(module: str) -> str:
+    """The ``stad`` command that ``stad.cli.<module>`` registers."""
+    return _COMMAND_OF.get(module, module.replace('_', '-'))
+
+
 # pkg_resources' deprecation warning (mim, mmcv and the data loader workers import it):
 # once, not once per process
 _QUIET_WARNINGS = 'ignore:pkg_resources is deprecated:UserWarning'
@@ -102,7 +112,10 @@ def sub_parser(sub, name: str, **kwargs):
     return sub.add_parser(name, formatter_class=Formatter, **kwargs)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The ``stad`` parser with every subcommand, or only ``command``'s: ``stad
+    <command>`` imports that one verb's module, not all of them (start-up: ``stad
+    check`` imports no torch, whatever the other verbs' modules import)."""
     from stad import __version__
     parser = argparse.ArgumentParser(
         prog='stad', formatter_class=Formatter,
@@ -111,7 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--version', action='version', version=f'stad {__version__}')
     sub = parser.add_subparsers(dest='command', metavar='COMMAND')
     for name in SUBCOMMANDS:
-        importlib.import_module(f'{__name__}.{name}').register(sub)
+        if command is None or command_name(name) == command:
+            importlib.import_module(f'{__name__}.{name}').register(sub)
     return parser
 
 
@@ -120,7 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     if _QUIET_WARNINGS not in os.environ.get('PYTHONWARNINGS', ''):  # child processes
         os.environ['PYTHONWARNINGS'] = ','.join(
             w for w in (os.environ.get('PYTHONWARNINGS'), _QUIET_WARNINGS) if w)
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = argv[0] if argv and argv[0] in map(command_name, SUBCOMMANDS) else None
+    parser = build_parser(command)
     args = parser.parse_args(argv)
     if not getattr(args, 'func', None):
         parser.print_help()

@@ -2,11 +2,13 @@
 
 * :func:`open_video`: a ``decord.VideoReader`` (RGB, random access) with one error
   message for a missing or undecodable file; :class:`VideoFrames` wraps it for the
-  demo and counts decoded frames alive; :func:`read_batch` reads a batch without
-  letting decord's read-ahead grow memory.
+  demo, counts decoded frames alive and also streams the video in one sequential pass
+  (:meth:`VideoFrames.stream`, OpenCV: the same pixels as decord's, several times
+  faster than random reads); :func:`read_batch` reads a batch without letting decord's
+  read-ahead grow memory.
 * :func:`iter_frame_batches`, :func:`count_frames`, :func:`video_size`: streaming
   decode and header reads with OpenCV (BGR, as mmdet's ``LoadImageFromFile`` gives).
-* :func:`write_mp4`: H.264 mp4 through moviepy's ffmpeg writer, atomically.
+* :func:`write_mp4`: H.264 mp4 through ffmpeg (the binary moviepy uses), atomically.
 """
 from __future__ import annotations
 
@@ -60,13 +62,15 @@ class _Batch:
 
 
 class VideoFrames:
-    """Random access to a video's frames (RGB uint8) that counts decoded frames alive.
+    """A video's frames (uint8): random access (decord, RGB: :meth:`frames`) and one
+    sequential pass (OpenCV, BGR or RGB: :meth:`stream`, :meth:`iter_frames`), counting
+    the decoded frames alive.
 
     Every array it hands out is registered with a finalizer, so :attr:`live_frames` is
     the number of decoded frames still referenced (views included) and
     :attr:`peak_live_frames` its maximum so far. Implements ``len()`` and
     ``get_batch(indices).asnumpy()`` like ``decord.VideoReader``, so the action API
-    reads clips from it directly.
+    reads clips from it directly. The frame count, rate and size are decord's.
 
     Raises:
         StadError: the file is missing or cannot be decoded.
@@ -90,8 +94,10 @@ class VideoFrames:
     def _release(self, n: int) -> None:
         self.live_frames -= n
 
-    def _track(self, array: np.ndarray) -> np.ndarray:
-        n = int(array.shape[0])
+    def _track(self, array: np.ndarray, n: int | None = None) -> np.ndarray:
+        """Count ``array`` (``n`` frames, default its first axis) alive until it and every
+        view of it are gone."""
+        n = int(array.shape[0]) if n is None else n
         self.live_frames += n
         self.peak_live_frames = max(self.peak_live_frames, self.live_frames)
         weakref.finalize(array, self._release, n)
@@ -108,11 +114,62 @@ class VideoFrames:
         return _Batch(self.frames(indices))
 
     def iter_frames(self, stride: int = 1) -> Iterator[tuple[int, np.ndarray]]:
-        """Yield ``(index, frame)`` for frames 0, stride, 2 * stride, ..., one at a time."""
-        self._reader.seek(0)
-        for i in range(0, self.num_frames, stride):
-            # sequential reads decode forward without seeking back to a keyframe
-            yield i, self._track(self._reader[i].asnumpy()[None])[0]
+        """Yield ``(index, RGB frame)`` for frames 0, stride, 2 * stride, ..., one at a
+        time, in one sequential pass (:meth:`stream`)."""
+        return self.stream(lambda i: i % stride == 0, rgb=True)
+
+    def stream(self, wanted: Callable[[int], bool] | None = None, *, rgb: bool = False
+               ) -> Iterator[tuple[int, np.ndarray]]:
+        """Decode the video once, in order; yield ``(index, frame)`` for the frames
+        ``wanted(index)`` accepts (all by default), BGR uint8 (``rgb=True``: RGB).
+
+        The frames are those :meth:`frames` returns (tests/io/test_video_stream.py), read
+        with OpenCV sequentially: a frame not wanted is decoded but not converted
+        (``grab``), nothing is read twice and nothing ahead is buffered. Where OpenCV's
+        view of the file differs from decord's (another frame size, fewer frames), the
+        rest comes from decord's random access, so exactly :attr:`num_frames` frames are
+        offered either way. Each yielded frame is a new array, counted in
+        :attr:`live_frames` while referenced.
+        """
+        import cv2
+        n, i = self.num_frames, 0
+        cap = cv2.VideoCapture(self.path, cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, 1])
+        try:
+            if cap.isOpened():
+                cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 0)  # decord does not rotate either
+                while i < n:
+                    if wanted is not None and not wanted(i):
+                        if not cap.grab():
+                            break
+                        i += 1
+                        continue
+                    ok, frame = cap.read()
+                    if not ok or frame.shape != (self.height, self.width, 3):
+                        break
+                    if rgb:
+                        frame = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+                    yield i, self._track(frame, 1)
+                    del frame  # before the next frame is decoded
+                    i += 1
+        finally:
+            cap.release()
+        for s in range(i, n, 8):  # what OpenCV did not give, from decord
+            inds = [j for j in range(s, min(s + 8, n)) if wanted is None or wanted(j)]
+            if not inds:
+                continue
+            batch = read_batch(self._reader, inds)
+            for j, frame in zip(inds, batch):
+                yield j, self._track(np.ascontiguousarray(frame if rgb else frame[..., ::-1]), 1)
+            del batch
+
+    def to_rgb(self, frames_bgr: Sequence[np.ndarray]) -> np.ndarray:
+        """``(len, H, W, 3)`` uint8 RGB copy of BGR frames (from :meth:`stream`), counted
+        in :attr:`live_frames` like decoded frames."""
+        import cv2
+        out = np.empty((len(frames_bgr), self.height, self.width, 3), np.uint8)
+        for j, f in enumerate(frames_bgr):
+            cv2.cvtColor(f, cv2.COLOR_BGR2RGB, dst=out[j])
+        return self._track(out)
 
 
 def count_frames(path: str) -> int:
@@ -180,13 +237,28 @@ def _even(frame: np.ndarray) -> np.ndarray:
     return np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)), mode='edge')
 
 
+def ffmpeg_exe() -> str:
+    """The ffmpeg binary moviepy would run: ``$FFMPEG_BINARY`` if set (``auto-detect``:
+    ``ffmpeg`` on the PATH), else the one of the imageio-ffmpeg wheel."""
+    exe = os.environ.get('FFMPEG_BINARY', 'ffmpeg-imageio')
+    if exe == 'auto-detect':
+        return 'ffmpeg'
+    if exe != 'ffmpeg-imageio':
+        return exe
+    import imageio_ffmpeg
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
 def write_mp4(frames: Iterable[np.ndarray], path: str, *, fps: float,
               size: tuple[int, int], on_frame: Callable[[], None] | None = None) -> int:
     """Encode RGB uint8 frames (an iterable, consumed one at a time) to an H.264 mp4.
 
     Written atomically: a failure leaves no partial ``path``. ffmpeg's exit status and
-    error output are checked (moviepy's writer ignores both, so a full disk or a file
-    size limit would otherwise give a truncated, unplayable file under ``path``).
+    error output are checked (a full disk or a file size limit would otherwise give a
+    truncated, unplayable file under ``path``). ffmpeg runs with the options moviepy 2's
+    writer gave it (libx264, preset veryfast, yuv420p, frame rate to 2 decimals), started
+    here directly: importing moviepy took 0.3 s of the demo's start-up, and its writer's
+    ``write_frame`` / ``close`` ignore ffmpeg's exit status.
 
     Args:
         frames: RGB (h, w, 3) uint8 frames, all of ``size``.
@@ -201,19 +273,23 @@ def write_mp4(frames: Iterable[np.ndarray], path: str, *, fps: float,
     Raises:
         StadError: ffmpeg failed (``path`` is left as it was).
     """
-    from moviepy.video.io.ffmpeg_writer import FFMPEG_VideoWriter
+    import subprocess
     w, h = size
     n = 0
     with atomic_path(path) as tmp:
-        writer = FFMPEG_VideoWriter(tmp, (w + w % 2, h + h % 2), fps, codec='libx264',
-                                    preset='veryfast', pixel_format='yuv420p')
-        # moviepy 2's writer keeps the ffmpeg process in ``proc``; its write_frame and
-        # close() do not look at ffmpeg's exit status, so frames go to ffmpeg's stdin here
-        proc, writer.proc = writer.proc, None
+        cmd = [ffmpeg_exe(), '-y', '-loglevel', 'error', '-f', 'rawvideo', '-vcodec', 'rawvideo',
+               '-s', f'{w + w % 2}x{h + h % 2}', '-pix_fmt', 'rgb24', '-r', '%.02f' % fps, '-an',
+               '-i', '-', '-vcodec', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p',
+               tmp]
+        try:
+            proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.PIPE)
+        except OSError as e:
+            raise StadError(f'{path}: cannot run ffmpeg ({cmd[0]}: {e})') from e
         try:
             for frame in frames:
                 try:
-                    proc.stdin.write(_even(frame).tobytes())
+                    proc.stdin.write(np.ascontiguousarray(_even(frame)).data)
                 except (BrokenPipeError, ConnectionResetError):
                     break  # ffmpeg exited: its status and stderr below say why
                 n += 1
@@ -243,8 +319,8 @@ def _finish_ffmpeg(proc) -> tuple[int, str]:
 
 
 def _ffmpeg_problem(returncode: int, stderr: str, written: str) -> str:
-    """Why ffmpeg's run failed, '' if it did not (moviepy runs it at ``-loglevel error``,
-    so anything on stderr is an error)."""
+    """Why ffmpeg's run failed, '' if it did not (it runs at ``-loglevel error``, so
+    anything on stderr is an error)."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     if returncode < 0:
         import signal

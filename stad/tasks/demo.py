@@ -1,7 +1,8 @@
 """``stad demo``: predict the actions of the people in a video and write an annotated mp4.
 
-Frames are decoded on demand (:class:`stad.io.video.VideoFrames`), predicted on
-keyframes (:func:`stad.apis.video.predict_video`), drawn
+Frames are decoded once in order for prediction (:func:`stad.apis.video.predict_video`,
+:class:`stad.io.video.VideoFrames`) and once more for rendering
+(``VideoFrames.iter_frames``), drawn
 (:mod:`stad.visualization.render`) and encoded one at a time
 (:func:`stad.io.video.write_mp4`, atomic).
 """

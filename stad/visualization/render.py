@@ -66,10 +66,8 @@ def render_frame(frame_rgb: np.ndarray, boxes: np.ndarray, track_ids: Sequence[i
     """Draw boxes (pixels) and captions on a copy of an RGB uint8 frame; colour per track ID."""
     if not len(boxes):
         return frame_rgb
-    bgr = np.ascontiguousarray(frame_rgb[..., ::-1])
-    out = draw_boxes(bgr, boxes, texts=list(captions), colours=[int(t) for t in track_ids],
-                     thickness=thickness)
-    return np.ascontiguousarray(out[..., ::-1])
+    return draw_boxes(frame_rgb, boxes, texts=list(captions),
+                      colours=[int(t) for t in track_ids], thickness=thickness, rgb=True)
 
 
 def annotate_frames(frames: Iterable[tuple[int, np.ndarray]],

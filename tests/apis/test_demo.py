@@ -293,8 +293,8 @@ def test_cli_out_fps_nan_is_a_usage_error(tmp_path, capsys):
 
 def test_demo_over_a_file_size_limit_exits_2_and_writes_no_video(tmp_path, tiny_models):
     # ffmpeg (a grandchild of the test) inherits the limit and fails mid-encode; moviepy's
-    # writer ignores its exit status, so without the check a truncated mp4 was renamed
-    # into place and the demo exited 0
+    # writer (used before) ignored its exit status, so without the check a truncated mp4
+    # was renamed into place and the demo exited 0
     import subprocess
     import sys
     det_ckpt, act_ckpt = tiny_models
@@ -380,3 +380,89 @@ def test_stad_predict_returns_the_demo_predictions_as_data(tmp_path, tiny_models
     tracks = {e['track_id'] for e in got['events']}
     assert got['segments'] and {s['track_id'] for s in got['segments']} <= tracks
     assert all(s['start_frame'] <= s['end_frame'] for s in got['segments'])
+
+
+def _random_read_predict_video(source, detector, am, label_map, options):
+    """``predict_video`` as it was before the single pass: per detector batch a random
+    read of its frames, every clip decoded again by the action API (decord), keyframes
+    scored per detector batch. The reference the streaming version must equal."""
+    from stad.apis.action import predict_keyframes
+    from stad.apis.tracking import make_tracker
+    from stad.apis.video import KeyframeResult, smooth_track_actions
+    keys = demo_keyframes(source.num_frames, clip_len=am.clip_len,
+                          frame_interval=am.frame_interval, stride=options.keyframe_stride)
+    step = options.track_stride
+    tracked = list(range(keys[0] % step, source.num_frames, step))
+    limit = np.array([source.width, source.height] * 2, dtype=np.float32)
+    tracker = make_tracker(options.tracker, buffer=options.track_buffer,
+                           init_thr=options.track_init_thr)
+    results = []
+    for s in range(0, len(tracked), options.batch_size):
+        batch = tracked[s:s + options.batch_size]
+        dets = detector([np.ascontiguousarray(f[..., ::-1]) for f in source.frames(batch)])
+        boxes = [np.clip(d[:options.max_persons, :4], 0, limit).astype(np.float32)
+                 for d in dets]
+        kf = [j for j, f in enumerate(batch) if f in set(keys)]
+        scores = dict(zip(kf, predict_keyframes(
+            am, source, [batch[j] + 1 for j in kf], [boxes[j] for j in kf], normalized=False,
+            batch_size=options.batch_size, video=os.path.basename(source.path)))) if kf else {}
+        for j, (f, d, b) in enumerate(zip(batch, dets, boxes)):
+            det_scores = d[:len(b), 4].copy()
+            ids = tracker.update(b, det_scores, frame_index=s + j)
+            keep = tracker.tracked
+            sc = scores.get(j)
+            results.append(KeyframeResult(
+                frame_index=int(f), boxes=b[keep], det_scores=det_scores[keep],
+                track_ids=ids[keep], actions=(), scores=None if sc is None else sc[keep]))
+    return smooth_track_actions(results, label_map, thr=options.action_score_thr,
+                                topk=options.topk, window=options.label_window)
+
+
+@pytest.mark.parametrize('batch_size, track_stride', [(1, 2), (3, 1), (4, 4)])
+def test_one_sequential_pass_predicts_what_random_reads_did(tmp_path, tiny_models,
+                                                            batch_size, track_stride):
+    """Decoding once in order (frames kept only while needed) gives the same boxes, track
+    IDs, keyframes and scores as the random reads it replaced: bit for bit where the
+    action model sees the same batches (one keyframe per pass), within float rounding
+    where it now gets ``batch_size`` keyframes per pass instead of those of one detector
+    batch."""
+    from stad.apis.video import predict_video
+    from stad.tasks.demo import load_models
+    det_ckpt, act_ckpt = tiny_models
+    video = make_video(tmp_path / 'in.mp4', 21)  # keyframes 8 and 16 (clips 0-12, 8-20)
+    opts = DemoOptions(det_score_thr=0.0, action_score_thr=0.0, max_persons=3,
+                       track_init_thr=0.0, batch_size=batch_size, track_stride=track_stride)
+    detector, am = load_models(DET_CONFIG, det_ckpt, ACTION_CONFIG, act_ckpt, options=opts)
+    labels = {i: str(i) for i in range(am.num_classes)}
+    got = predict_video(VideoFrames(video), detector, am, label_map=labels, options=opts,
+                        progress=False)
+    want = _random_read_predict_video(VideoFrames(video), detector, am, labels, opts)
+    assert [r.frame_index for r in got] == [r.frame_index for r in want] == \
+        list(range(0, 21, track_stride))
+    assert sum(r.is_keyframe for r in got) == 2 and any(len(r.boxes) for r in got)
+    for g, w in zip(got, want):
+        assert np.array_equal(g.boxes, w.boxes) and np.array_equal(g.det_scores, w.det_scores)
+        assert np.array_equal(g.track_ids, w.track_ids) and g.is_keyframe == w.is_keyframe
+        if batch_size == 1:
+            assert g.actions == w.actions
+            assert g.scores is None or np.array_equal(g.scores, w.scores)
+        elif g.is_keyframe:
+            assert np.allclose(g.scores, w.scores, rtol=0, atol=1e-5)
+
+
+def test_decoded_frames_alive_do_not_grow_with_the_video(tmp_path, tiny_models):
+    from stad.apis.video import predict_video
+    from stad.tasks.demo import load_models
+    det_ckpt, act_ckpt = tiny_models
+    opts = DemoOptions(det_score_thr=0.0, action_score_thr=0.0, max_persons=3,
+                       track_init_thr=0.0, batch_size=2)
+    detector, am = load_models(DET_CONFIG, det_ckpt, ACTION_CONFIG, act_ckpt, options=opts)
+    peaks = []
+    for n in (33, 66):
+        source = VideoFrames(make_video(tmp_path / f'in{n}.mp4', n))
+        predict_video(source, detector, am, label_map={0: 'a'}, options=opts, progress=False)
+        assert source.live_frames == 0
+        peaks.append(source.peak_live_frames)
+    # the batch waiting for the detector, the clip frames of the keyframes waiting for
+    # theirs, and one batch of RGB clips
+    assert peaks[0] == peaks[1] <= opts.batch_size * (2 * am.clip_len + 1)

@@ -14,14 +14,13 @@ from stad.io.video import write_mp4
 _CHILD = r'''
 import functools, resource, signal, subprocess, sys
 import numpy as np
-import moviepy.video.io.ffmpeg_writer as ffmpeg_writer
 from stad.errors import StadError
 from stad.io.video import write_mp4
 out, ffmpeg_ignores_sigxfsz = sys.argv[1], sys.argv[2] == '1'
 if ffmpeg_ignores_sigxfsz:
     # Python's subprocess gives ffmpeg SIGXFSZ's default action (killed at the limit);
     # keep it ignored instead, so ffmpeg sees EFBIG like a full disk's ENOSPC
-    ffmpeg_writer.sp.Popen = functools.partial(subprocess.Popen, restore_signals=False)
+    subprocess.Popen = functools.partial(subprocess.Popen, restore_signals=False)
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 resource.setrlimit(resource.RLIMIT_FSIZE, (20000, 20000))
 rng = np.random.default_rng(0)
@@ -50,7 +49,7 @@ def test_write_mp4_over_a_file_size_limit_is_an_error_and_no_file(
 
 
 def test_write_mp4_ffmpeg_refusing_its_arguments_is_a_one_line_error(tmp_path):
-    # moviepy writes the rate as '%.02f': 0.001 fps reaches ffmpeg as '-r 0.00'
+    # the rate is written as '%.02f' (as moviepy did): 0.001 fps reaches ffmpeg as '-r 0.00'
     out = tmp_path / 'v.mp4'
     with pytest.raises(StadError) as e:
         write_mp4((np.zeros((8, 8, 3), np.uint8) for _ in range(5)), str(out), fps=0.001,

@@ -1,28 +1,46 @@
-"""Wall time and peak memory of `stad demo` vs mmaction2's demo_spatiotemporal_det.py flow.
+"""Wall time, CPU time and peak memory of `stad demo` vs mmaction2's demo_spatiotemporal_det.py flow.
 
-Both sides run in their own subprocess on the same synthetic videos (a short one and
-its frames repeated ``--factor`` times) with the same checkpoints and the same upstream demo
-arguments (``--predict-stepsize 8 --output-stepsize 4 --output-fps 6``): ours through
-``demo/demo_spatiotemporal_det.py`` (stad's drop-in), upstream through
+Each side runs in its own subprocess on the same synthetic video (``--frames``: the
+issue's 1600-frame video by default, a 400-frame synthetic clip played 4 times) with the
+same checkpoints and the same upstream demo arguments (``--predict-stepsize 8
+--output-stepsize 4 --output-fps 6``). Ours is ``python -m stad.cli demo`` with the
+equivalent options (``--keyframe-stride 8 --output-stride 4 --out-fps 6``, what
+``demo/demo_spatiotemporal_det.py`` forwards) plus ``--ours-args``; upstream is
 :func:`upstream_demo`, which REIMPLEMENTS the flow of mmaction2 1.2.0's
 ``demo/demo_spatiotemporal_det.py`` (that script is not in the wheel) with the upstream
-library functions it calls. Peak RSS is each child's own ``ru_maxrss`` (``os.wait4``).
+library functions it calls.
 
-    python tools/benchmarks/bench_demo.py [--det-config D --det-checkpoint D.pth
-        --config A --checkpoint A.pth --label-map L] [--frames 100 --factor 4]
+Two variants of ours (``--track-strides``, default ``1 8``):
 
-Checkpoints default to the newest trained ones under work_dirs/ (with the config
-mmengine dumped beside them), else randomly initialised weights are saved and used
-(timing and memory do not depend on the weights' values, but the number of boxes does:
-the table prints it).
+* ``--track-stride 1``: stad demo's DEFAULT, which detects and tracks people on EVERY
+  frame (8x the detector work of upstream, which detects on keyframes only);
+* ``--track-stride 8``: EQUAL WORK, detector on the keyframes only, as upstream.
+
+Per child: wall time, CPU time (user + sys of the child and the processes it waited
+for, e.g. ffmpeg, from ``os.wait4``'s rusage) and peak RSS (its ``ru_maxrss``). With
+``--reps N`` the runs are interleaved (ours, ours, upstream, ours, ours, upstream, ...)
+and the table shows medians; every run's figures are printed too.
+
+    python tools/benchmarks/bench_demo.py [--frames 1600 [400 ...]] [--reps 3]
+        [--track-strides 1 8] [--ours-args "--backend openvino --onnx-dir D"]
+        [--det-config D.py --det-checkpoint D.pth --config A.py --checkpoint A.pth]
+
+Checkpoints default to the trained models of ``stad run`` (``--run-dir``, default
+work_dirs/run): ``det/iter_600.pth`` and the checkpoint named in ``action/last_checkpoint``,
+each with the config mmengine dumped beside it. The script fails if they are absent;
+``--random-weights`` times randomly initialised weights instead (timing depends on the
+number of boxes, which random weights change: the table prints it).
 """
 import argparse
 import glob
 import importlib.util
 import os
 import re
+import shlex
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -33,10 +51,14 @@ DET_CONFIG = (glob.glob(os.path.join(ROOT, 'configs', 'detection',
 ACTION_CONFIG = (glob.glob(os.path.join(ROOT, 'configs', 'action',
                                         'slowonly_scratch-r18-c16_*_synthetic-rgb.py'))
                  or [None])[0]
+DET_ITER = 'iter_600.pth'  # the detector checkpoint `stad run` evaluates with
+BASE_FRAMES = 400  # the synthetic clip a video repeats (the issue's 1600 frames: 4 x 400)
 UPSTREAM_FIXES = ('upstream needs two edits to run on this stack: np.Inf = np.inf '
                   '(numpy 2 removed np.Inf; mmaction.utils.frame_extract and the script '
                   'use it) and `from moviepy import ImageSequenceClip` (moviepy 2 has no '
                   'moviepy.editor)')
+VARIANT_NAMES = {1: 'ours default (--track-stride 1: detect + track EVERY frame)',
+                 8: 'ours equal work (--track-stride 8: detect on keyframes, as upstream)'}
 
 
 def _compat_parser():
@@ -166,43 +188,64 @@ def upstream_demo(a) -> None:
           f'boxes={sum(int(d.shape[0]) for d in human_detections)} frames={len(frames_out)}')
 
 
-def measure(cmd: list) -> tuple[float, float, str]:
-    """Run ``cmd``; (wall seconds, peak RSS MiB of that child, its stdout)."""
-    t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                         cwd=ROOT)
-    with p.stdout:
-        out = p.stdout.read()
-    _, status, usage = os.wait4(p.pid, 0)
-    p.returncode = os.waitstatus_to_exitcode(status)
-    wall = time.perf_counter() - t0
-    if p.returncode != 0:
-        sys.exit(f'failed ({p.returncode}): {" ".join(cmd)}\n{out[-3000:]}')
-    return wall, usage.ru_maxrss / 1024.0, out
+def measure(cmd: list, timeout: float) -> dict:
+    """Run ``cmd`` (its output to a temp file); wall s, CPU s (user + sys), peak RSS MiB,
+    output. Exits with the output's tail if it fails or outlasts ``timeout`` s."""
+    with tempfile.TemporaryFile('w+') as log:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+        while True:
+            pid, status, usage = os.wait4(p.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() - t0 > timeout:
+                p.kill()
+                os.wait4(p.pid, 0)
+                status = None
+                break
+            time.sleep(0.05)
+        wall = time.perf_counter() - t0
+        p.returncode = -1  # reaped by os.wait4: keep Popen from waiting again
+        log.seek(0)
+        out = log.read()
+    if status is None:
+        sys.exit(f'timed out after {timeout:.0f} s: {shlex.join(cmd)}\n{out[-3000:]}')
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        sys.exit(f'failed ({code}): {shlex.join(cmd)}\n{out[-3000:]}')
+    return dict(wall=wall, cpu=usage.ru_utime + usage.ru_stime,
+                rss=usage.ru_maxrss / 1024.0, out=out)
 
 
-def find_trained(kind: str) -> tuple[str, str] | None:
-    """Newest ``(config, checkpoint)`` trained under work_dirs/ by ``stad train``/mmengine.
+def _config_beside(checkpoint: str, what: str) -> str:
+    """The one config ``*.py`` mmengine dumped in the checkpoint's folder."""
+    configs = sorted(glob.glob(os.path.join(os.path.dirname(checkpoint), '*.py')))
+    if len(configs) != 1:
+        sys.exit(f'bench_demo: {len(configs)} config files (*.py) beside the {what} checkpoint '
+                 f'{checkpoint}, expected 1: pass its config explicitly')
+    return configs[0]
 
-    ``kind`` is 'det' (an mmdet config: has ``rpn_head``) or 'action' (has
-    ``SampleAVAFrames``); the config is the one mmengine dumped next to the checkpoint.
-    """
-    best = None
-    for last in glob.glob(os.path.join(ROOT, 'work_dirs', '*', 'last_checkpoint')):
-        work = os.path.dirname(last)
-        with open(last) as f:
-            ckpt = f.read().strip()
-        configs = glob.glob(os.path.join(work, '*.py'))
-        if not (os.path.isfile(ckpt) and configs):
-            continue
-        with open(configs[0]) as f:
-            text = f.read()
-        if ('SampleAVAFrames' in text) != (kind == 'action') or \
-                (kind == 'det' and 'rpn_head' not in text):
-            continue
-        if best is None or os.path.getmtime(ckpt) > os.path.getmtime(best[1]):
-            best = (configs[0], ckpt)
-    return best
+
+def trained_models(run_dir: str) -> dict:
+    """``stad run``'s trained models in ``run_dir``: ``{'det': (config, ckpt), 'action':
+    (config, ckpt)}``; exits with one line naming what is missing."""
+    hint = ('train them with `make run` (or `stad run --work-dir DIR`, then --run-dir DIR), '
+            'pass --det-config/--det-checkpoint/--config/--checkpoint, or time random '
+            'weights with --random-weights')
+    det = os.path.join(run_dir, 'det', DET_ITER)
+    if not os.path.isfile(det):
+        sys.exit(f'bench_demo: no trained detector {det}: {hint}')
+    last = os.path.join(run_dir, 'action', 'last_checkpoint')
+    if not os.path.isfile(last):
+        sys.exit(f'bench_demo: no trained action model ({last} is missing): {hint}')
+    with open(last) as f:
+        act = f.read().strip()
+    if act and not os.path.isabs(act):
+        act = os.path.join(run_dir, 'action', act)
+    if not os.path.isfile(act):
+        sys.exit(f'bench_demo: {last} names {act!r}, which does not exist: {hint}')
+    return dict(det=(_config_beside(det, 'detector'), det),
+                action=(_config_beside(act, 'action model'), act))
 
 
 def random_checkpoints(out_dir: str, det_config: str, config: str) -> tuple[str, str]:
@@ -219,92 +262,151 @@ def random_checkpoints(out_dir: str, det_config: str, config: str) -> tuple[str,
     return det, act
 
 
-def make_videos(work_dir: str, frames: int, factor: int, size: tuple[int, int]) -> list:
-    """A synthetic video of ``frames`` frames and the same frames ``factor`` times over
-    (people act throughout both, so the long one has ``factor`` x the work)."""
-    from stad.data.synth import VideoPlan, render_video, write_video
-    paths = [os.path.join(work_dir, f'synthetic_{size[0]}x{size[1]}_{n}.mp4')
-             for n in (frames, frames * factor)]
-    if not all(os.path.isfile(p) for p in paths):
-        imgs, _ = render_video(VideoPlan('gym', 7, size[0], size[1], frames, (0, 1, 2)))
-        write_video(paths[0], imgs, 25.0)
-        write_video(paths[1], imgs * factor, 25.0)
-    return paths
+def make_video(work_dir: str, frames: int, size: tuple[int, int]) -> str:
+    """A synthetic video of ``frames`` frames: a ``BASE_FRAMES``-frame clip (people act
+    throughout) played over and over; one file per length and size."""
+    path = os.path.join(work_dir, f'synthetic_{size[0]}x{size[1]}_{frames}frames.mp4')
+    if not os.path.isfile(path):
+        from stad.data.synth import VideoPlan, render_video, write_video
+        base, _ = render_video(VideoPlan('gym', 7, size[0], size[1], min(frames, BASE_FRAMES),
+                                         (0, 1, 2)))
+        write_video(path, [base[i % len(base)] for i in range(frames)], 25.0)
+    return path
+
+
+def _median(runs: list, key: str) -> float:
+    return statistics.median(r[key] for r in runs)
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--det-config', default=DET_CONFIG)
-    p.add_argument('--det-checkpoint', help='default: see above')
-    p.add_argument('--config', default=ACTION_CONFIG)
-    p.add_argument('--checkpoint', help='default: see above')
+    p.add_argument('--run-dir', default=os.path.join(ROOT, 'work_dirs', 'run'),
+                   help="where the default checkpoints come from (stad run's work dir)")
+    p.add_argument('--det-config', help='default: the .py beside the detector checkpoint')
+    p.add_argument('--det-checkpoint', help=f'default: RUN_DIR/det/{DET_ITER}')
+    p.add_argument('--config', help='default: the .py beside the action checkpoint')
+    p.add_argument('--checkpoint', help='default: the one RUN_DIR/action/last_checkpoint names')
+    p.add_argument('--random-weights', action='store_true',
+                   help='time randomly initialised weights (the repository configs)')
     p.add_argument('--label-map', help="default: the synthetic dataset's 4 classes")
     p.add_argument('--det-score-thr', type=float, default=0.5)
     p.add_argument('--action-score-thr', type=float, default=0.3)
     p.add_argument('--short-side', type=int, default=128,
                    help="upstream's --short-side: the action config's Resize short side")
-    p.add_argument('--frames', type=int, default=100, help='frames of the short video')
-    p.add_argument('--factor', type=int, default=4, help='long video = factor x short')
+    p.add_argument('--frames', type=int, nargs='+', default=[1600],
+                   help=f'video lengths to time (a {BASE_FRAMES}-frame clip repeated)')
     p.add_argument('--size', default='320x240', help='video WxH (synthetic native: 320x240)')
-    p.add_argument('--random-weights', action='store_true',
-                   help='use randomly initialised weights even if trained ones exist')
+    p.add_argument('--reps', type=int, default=1, help='interleaved repetitions (medians)')
+    p.add_argument('--track-strides', type=int, nargs='*', default=[1, 8],
+                   help="our variants: stad demo's --track-stride (1: its default, 8: "
+                        "upstream's detector work)")
+    p.add_argument('--ours-args', default='',
+                   help='more stad demo options for our side, one string, e.g. '
+                        '"--backend openvino --onnx-dir DIR"')
+    p.add_argument('--no-upstream', action='store_true', help='time our side only')
+    p.add_argument('--timeout', type=float, default=1800, help='seconds per child run')
     p.add_argument('--work-dir', default=os.path.join(ROOT, 'work_dirs', 'bench_demo'))
     a = p.parse_args(argv)
     os.makedirs(a.work_dir, exist_ok=True)
     size = tuple(int(x) for x in a.size.split('x'))
-    det_ckpt, act_ckpt = a.det_checkpoint, a.checkpoint
-    found = {} if a.random_weights else {k: find_trained(k) for k in ('det', 'action')}
-    weights = []
-    if not det_ckpt and found.get('det'):
-        a.det_config, det_ckpt = found['det']
-        weights.append(f'detector trained ({det_ckpt})')
-    if not act_ckpt and found.get('action'):
-        a.config, act_ckpt = found['action']
-        weights.append(f'action model trained ({act_ckpt})')
-    if not (det_ckpt and act_ckpt):
-        det_rand, act_rand = random_checkpoints(a.work_dir, a.det_config, a.config)
-        if not det_ckpt:
-            det_ckpt = det_rand
-            weights.append('detector RANDOM')
-        if not act_ckpt:
-            act_ckpt = act_rand
-            weights.append('action model RANDOM')
-    weights = ', '.join(weights) or 'as given'
+
+    det_config, det_ckpt, config, act_ckpt = a.det_config, a.det_checkpoint, a.config, a.checkpoint
+    if a.random_weights:
+        det_config, config = det_config or DET_CONFIG, config or ACTION_CONFIG
+        det_rand, act_rand = random_checkpoints(a.work_dir, det_config, config)
+        det_ckpt, act_ckpt = det_ckpt or det_rand, act_ckpt or act_rand
+        weights = 'RANDOM (--random-weights)'
+    else:
+        trained = None if (det_ckpt and act_ckpt) else trained_models(a.run_dir)
+        det_ckpt = det_ckpt or trained['det'][1]
+        act_ckpt = act_ckpt or trained['action'][1]
+        for what, path in (('detector', det_ckpt), ('action model', act_ckpt)):
+            if not os.path.isfile(path):
+                sys.exit(f'bench_demo: {what} checkpoint not found: {path}')
+        det_config = det_config or _config_beside(det_ckpt, 'detector')
+        config = config or _config_beside(act_ckpt, 'action model')
+        weights = 'trained'
+    for what, path in (('detector config', det_config), ('detector checkpoint', det_ckpt),
+                       ('action config', config), ('action checkpoint', act_ckpt)):
+        if not (path and os.path.isfile(path)):
+            sys.exit(f'bench_demo: {what} not found: {path}')
     label_map = a.label_map or os.path.join(a.work_dir, 'labels.txt')
     if not a.label_map:
         from stad.data.synth import LABELS
         with open(label_map, 'w') as f:
             f.write(''.join(f'{i}: {n}\n' for i, n in enumerate(LABELS)))
-    rows = []
-    videos = make_videos(a.work_dir, a.frames, a.factor, size)
-    for n, video in zip((a.frames, a.frames * a.factor), videos):
-        args = [video, None, '--config', a.config, '--checkpoint', act_ckpt, '--det-config',
-                a.det_config, '--det-checkpoint', det_ckpt, '--det-score-thr',
-                str(a.det_score_thr), '--action-score-thr', str(a.action_score_thr),
-                '--label-map', label_map, '--predict-stepsize', '8', '--output-stepsize', '4',
-                '--output-fps', '6', '--short-side', str(a.short_side), '--device', 'cpu']
-        ours_args = list(args)
-        ours_args[1] = os.path.join(a.work_dir, f'ours_{n}.mp4')
-        up_args = list(args)
-        up_args[1] = os.path.join(a.work_dir, f'upstream_{n}.mp4')
-        ours = measure([sys.executable, DEMO_SCRIPT, *ours_args])
-        up = measure([sys.executable, os.path.abspath(__file__), '_upstream', *up_args])
-        boxes_ours = re.search(r'(\d+) person boxes', ours[2])
-        boxes_up = re.search(r'boxes=(\d+)', up[2])
-        rows.append((n, ours[0], up[0], ours[1], up[1],
-                     boxes_ours.group(1) if boxes_ours else '?',
-                     boxes_up.group(1) if boxes_up else '?'))
+
+    sides = {}  # name -> function(video, out) -> command
+    common = ['--config', config, '--checkpoint', act_ckpt, '--det-config', det_config,
+              '--det-checkpoint', det_ckpt, '--det-score-thr', str(a.det_score_thr),
+              '--action-score-thr', str(a.action_score_thr), '--label-map', label_map,
+              '--device', 'cpu']
+    extra = shlex.split(a.ours_args)
+    for s in a.track_strides:
+        sides[f'ours_s{s}'] = lambda video, out, s=s: [
+            sys.executable, '-m', 'stad.cli', 'demo', video, out, *common, '--det-cat-id', '0',
+            '--keyframe-stride', '8', '--output-stride', '4', '--out-fps', '6', '--quiet',
+            '--track-stride', str(s), *extra]
+    if not a.no_upstream:
+        sides['upstream'] = lambda video, out: [
+            sys.executable, os.path.abspath(__file__), '_upstream', video, out, *common,
+            '--predict-stepsize', '8', '--output-stepsize', '4', '--output-fps', '6',
+            '--short-side', str(a.short_side)]
+
+    load = [os.getloadavg()]
+    runs = {(n, name): [] for n in a.frames for name in sides}
+    commands = {}
+    for rep in range(a.reps):
+        for n in a.frames:
+            video = make_video(a.work_dir, n, size)
+            for name, command in sides.items():
+                out = os.path.join(a.work_dir, f'out_{name}_{size[0]}x{size[1]}_{n}frames.mp4')
+                cmd = command(video, out)
+                commands.setdefault(n, {})[name] = cmd
+                r = measure(cmd, a.timeout)
+                m = (re.search(r'(\d+) keyframes, (\d+) person boxes', r['out'])
+                     or re.search(r'keyframes=(\d+) boxes=(\d+)', r['out']))
+                r['keyframes'], r['boxes'] = m.groups() if m else ('?', '?')
+                runs[(n, name)].append(r)
+                print(f'rep {rep + 1}/{a.reps} {n} frames {name}: wall {r["wall"]:.1f} s, '
+                      f'CPU {r["cpu"]:.1f} s, peak RSS {r["rss"]:.0f} MiB', flush=True)
+        load.append(os.getloadavg())
+
     print(f'\nstad demo vs mmaction2 demo_spatiotemporal_det.py flow; weights: {weights}')
-    print(f'video: synthetic {a.size} @ 25 fps (long = short x {a.factor}); '
-          f'--predict-stepsize 8 --output-stepsize 4 --output-fps 6; '
-          f'det thr {a.det_score_thr}, action thr {a.action_score_thr}')
+    print(f'detector: {det_ckpt}\naction model: {act_ckpt}')
+    print(f'video: synthetic {a.size} @ 25 fps ({BASE_FRAMES}-frame clip repeated); '
+          f'keyframes every 8 frames, output every 4th frame at 6 fps; det thr '
+          f'{a.det_score_thr}, action thr {a.action_score_thr}; {a.reps} interleaved rep(s), '
+          f'medians; load average (1, 5, 15 min) at start {load[0][0]:.2f} '
+          f'{load[0][1]:.2f} {load[0][2]:.2f}, at end {load[-1][0]:.2f} {load[-1][1]:.2f} '
+          f'{load[-1][2]:.2f}, {os.cpu_count()} CPUs')
     print(f'note: {UPSTREAM_FIXES}.')
-    print('| frames | ours s | upstream s | upstream/ours | ours peak RSS MiB | '
-          'upstream peak RSS MiB | boxes ours / upstream |')
-    print('| ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
-    for n, to, tu, ro, ru, bo, bu in rows:
-        print(f'| {n} | {to:.1f} | {tu:.1f} | {tu / to:.2f} | {ro:.0f} | {ru:.0f} | {bo} / {bu} |')
+    for name in sides:
+        if name.startswith('ours_s'):
+            s = int(name[6:])
+            print(f'{name}: {VARIANT_NAMES.get(s, f"ours --track-stride {s}")}'
+                  + (f' + {a.ours_args}' if a.ours_args else ''))
+    print('| frames | side | wall s | CPU s | peak RSS MiB | keyframes | boxes | '
+          'upstream/ours wall | upstream/ours CPU |')
+    print('| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
+    for n in a.frames:
+        up = runs.get((n, 'upstream'))
+        for name in sides:
+            rs = runs[(n, name)]
+            wall, cpu = _median(rs, 'wall'), _median(rs, 'cpu')
+            ratio = ('' if not up or name == 'upstream' else
+                     f'{_median(up, "wall") / wall:.2f} | {_median(up, "cpu") / cpu:.2f}')
+            print(f'| {n} | {name} | {wall:.1f} | {cpu:.1f} | {_median(rs, "rss"):.0f} | '
+                  f'{rs[0]["keyframes"]} | {rs[0]["boxes"]} | {ratio or " | "} |')
+    if a.reps > 1:
+        print('\nevery run (wall s / CPU s):')
+        for (n, name), rs in runs.items():
+            print(f'  {n} {name}: ' + ', '.join(f'{r["wall"]:.1f}/{r["cpu"]:.1f}' for r in rs))
+    print('\ncommands:')
+    for n, cmds in commands.items():
+        for name, cmd in cmds.items():
+            print(f'  [{n} frames, {name}] {shlex.join(cmd)}')
     return 0
 
 
