@@ -126,7 +126,8 @@ def load_action_model(config: str | Any, checkpoint: str | None = None, *,
         cfg_options: config overrides, ``{'a.b': value}``.
         flip_test: horizontal-flip test-time augmentation (:class:`ActionModel`);
             ``None`` takes the config's ``stad_flip_test`` (default ``False``).
-        backend: ``'torch'``, or ``'onnxruntime'`` / ``'openvino'`` running
+        backend: ``'torch'``, or ``'onnxruntime'`` / ``'openvino'`` / ``'auto'`` (the
+            fastest measured: :data:`stad.apis.runtime.FASTEST`) running
             ``onnx_dir/action.onnx`` (``stad export onnx``); ``config`` may then be
             ``None`` (the export's copy) and ``checkpoint`` is not needed.
         precision: OpenVINO's inference precision, ``'f32'`` or ``'bf16'``.
@@ -139,8 +140,8 @@ def load_action_model(config: str | Any, checkpoint: str | None = None, *,
     import torch
     from mmengine.registry import DefaultScope
 
-    from stad.apis.runtime import action_runtime, check_backend, export_configs
-    check_backend(backend, precision)
+    from stad.apis.runtime import action_runtime, export_configs, model_backend
+    backend, precision = model_backend(backend, 'action', precision)
     if backend != 'torch':
         if onnx_dir is None:
             raise StadError(f'backend {backend} runs the files of `stad export onnx`: '

@@ -46,7 +46,13 @@ import numpy as np
 
 from stad.errors import StadError
 
-BACKENDS = ('torch', 'onnxruntime', 'openvino')
+BACKENDS = ('auto', 'torch', 'onnxruntime', 'openvino')
+#: ``'auto'``: the fastest runtime measured for each model, pre- and post-processing
+#: included (tools/benchmarks/bench_backends.py, 2026-12-01, 2 CPU cores, quiet machine;
+#: docs/experiments.md): FrameDetector on 4 frames eager 60.2 ms, ONNX Runtime 52.6,
+#: OpenVINO f32 100.4 (its RoI head graph is slower); predict_keyframes on 4 keyframes
+#: eager 93.8 ms, ONNX Runtime 115.5, OpenVINO f32 69.9
+FASTEST = {'detector': 'onnxruntime', 'action': 'openvino'}
 PRECISIONS = ('f32', 'bf16')
 FILES = {'det_features': 'detector_features.onnx', 'det_roi': 'detector_roi_head.onnx',
          'action': 'action.onnx'}
@@ -61,8 +67,17 @@ def check_backend(backend: str, precision: str = 'f32') -> None:
         raise StadError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     if precision not in PRECISIONS:
         raise StadError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
-    if precision != 'f32' and backend != 'openvino':
-        raise StadError(f'precision {precision} is an OpenVINO option (--backend openvino)')
+    if precision != 'f32' and backend not in ('openvino', 'auto'):
+        raise StadError(f'precision {precision} is an OpenVINO option (--backend openvino '
+                        'or auto)')
+
+
+def model_backend(backend: str, model: str, precision: str = 'f32') -> tuple[str, str]:
+    """``(backend, precision)`` that ``model`` (``'detector'`` or ``'action'``) runs on:
+    ``'auto'`` is :data:`FASTEST`'s; precision other than f32 only on OpenVINO."""
+    check_backend(backend, precision)
+    b = FASTEST[model] if backend == 'auto' else backend
+    return b, precision if b == 'openvino' else 'f32'
 
 
 def use_torchvision_roi_align(model) -> int:

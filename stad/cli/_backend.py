@@ -6,10 +6,12 @@ from stad.apis.runtime import BACKENDS, PRECISIONS
 
 
 def add_backend_options(p) -> None:
-    p.add_argument('--backend', default='torch', choices=BACKENDS,
+    p.add_argument('--backend', choices=BACKENDS,
                    help='run the models in eager PyTorch, or the files of `stad export onnx` '
-                        '(--onnx-dir) on ONNX Runtime or OpenVINO (tools/benchmarks/'
-                        'bench_backends.py measures them)')
+                        '(--onnx-dir) on ONNX Runtime, OpenVINO, or auto: each model on the '
+                        'runtime measured fastest for it (the detector on ONNX Runtime, the '
+                        'action model on OpenVINO; tools/benchmarks/bench_backends.py). '
+                        'Default: auto with --onnx-dir, else torch')
     p.add_argument('--onnx-dir', metavar='DIR',
                    help='the folder `stad export onnx --out DIR` wrote (for --backend '
                         'onnxruntime / openvino; its configs stand in for --det-config / '
@@ -25,6 +27,7 @@ def check_model_args(args, *, det: bool = True) -> None:
     torch; with ``--onnx-dir`` on another backend they are optional (the export has both
     configs and the weights)."""
     from stad.errors import StadError
+    resolve_backend(args)
     if args.backend != 'torch':
         if not args.onnx_dir:
             raise StadError(f'--backend {args.backend} runs the files of `stad export onnx`: '
@@ -35,3 +38,10 @@ def check_model_args(args, *, det: bool = True) -> None:
     if missing:
         raise StadError(f'{", ".join(missing)} required (or --backend onnxruntime|openvino '
                         'with --onnx-dir)')
+
+
+def resolve_backend(args) -> str:
+    """``--backend``'s default: auto with ``--onnx-dir``, else torch (set on ``args``)."""
+    if args.backend is None:
+        args.backend = 'auto' if args.onnx_dir else 'torch'
+    return args.backend

@@ -8,7 +8,7 @@ import sys
 
 from stad.apis.tracking import TRACKERS
 from stad.cli import add_data_root, add_models, sub_parser
-from stad.cli._backend import add_backend_options
+from stad.cli._backend import add_backend_options, resolve_backend
 
 
 def register(sub) -> None:
@@ -60,7 +60,7 @@ def _run(args) -> int:
         'work_dirs', 'propose', os.path.basename(os.path.normpath(args.data_root)))
     options = ProposalOptions(score_thr=args.score_thr, max_per_frame=args.max_per_frame,
                               stride=args.stride, batch_size=args.batch_size,
-                              backend=args.backend, onnx_dir=args.onnx_dir,
+                              backend=resolve_backend(args), onnx_dir=args.onnx_dir,
                               precision=args.precision)
     res = propose_splits(args.det_config, args.det_checkpoint, args.data_root,
                          work_dir=work_dir, options=options, train_stride=args.train_stride,

@@ -2,7 +2,11 @@
 upstream route (write every frame as JPEG with cv2, then ``mmdet.apis.inference_detector``
 on each file as mmdet's image demo does, then convert), same checkpoint, same videos.
 
-    python tools/benchmarks/bench_propose.py CONFIG CHECKPOINT --root data/synthetic
+    python tools/benchmarks/bench_propose.py CONFIG CHECKPOINT --root data/synthetic \
+        [--backend auto --onnx-dir DIR]
+
+Wall and CPU time (this process's user + sys, all threads) of each route; the upstream
+route always runs eager PyTorch (mmdet's ``inference_detector``), ours on ``--backend``.
 """
 import argparse
 import os
@@ -49,6 +53,8 @@ def main(argv=None) -> int:
     p.add_argument('--videos', type=int, default=2, help='first N val videos')
     p.add_argument('--batch-size', type=int, default=8)
     p.add_argument('--score-thr', type=float, default=0.3)
+    p.add_argument('--backend', default='torch', help='ours: torch, onnxruntime, openvino, auto')
+    p.add_argument('--onnx-dir', help='ours: the `stad export onnx` folder (other backends)')
     p.add_argument('--lossless', action='store_true',
                    help='upstream route writes PNG: isolates JPEG loss from pipeline differences')
     a = p.parse_args(argv)
@@ -57,24 +63,32 @@ def main(argv=None) -> int:
     videos = split_videos(gt)['val'][:a.videos]
     n_frames = sum(int(gt['nframes'][v]) for v in videos)
     model = load_detector(a.config, a.checkpoint)
-    det = FrameDetector(model, score_thr=a.score_thr, max_per_frame=10)
-    t0 = time.perf_counter()
+    import torch
+    threads = torch.get_num_threads()
+    det = FrameDetector(model, score_thr=a.score_thr, max_per_frame=10, backend=a.backend,
+                        onnx_dir=a.onnx_dir)
+    t0, c0 = time.perf_counter(), time.process_time()
     ours = {}
     for v in videos:
         ours.update(detect_video(det, layout.video_path(v), v, batch_size=a.batch_size))
-    t_ours = time.perf_counter() - t0
+    t_ours, c_ours = time.perf_counter() - t0, time.process_time() - c0
+    torch.set_num_threads(threads)  # a runtime Session set it to 1; upstream runs eager
+    plain = FrameDetector(model, score_thr=a.score_thr, max_per_frame=10)
     with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.perf_counter()
-        theirs = upstream_route(model, det, layout, videos, tmp, '.png' if a.lossless else '.jpg')
-        t_up = time.perf_counter() - t0
+        t0, c0 = time.perf_counter(), time.process_time()
+        theirs = upstream_route(model, plain, layout, videos, tmp,
+                                '.png' if a.lossless else '.jpg')
+        t_up, c_up = time.perf_counter() - t0, time.process_time() - c0
     h, w = gt['resolution'][videos[0]]
     diff = compare_proposals(ours, theirs)  # both in pixels
     print(f'{len(videos)} videos, {n_frames} frames, {w}x{h}, batch {a.batch_size}')
-    print(f'{"route":<40}{"seconds":>9}{"frames/s":>10}')
-    print(f'{"stad propose (stream, batched)":<40}{t_ours:9.1f}{n_frames / t_ours:10.1f}')
+    print(f'{"route":<44}{"wall s":>8}{"CPU s":>8}{"frames/s":>10}')
+    ours_name = f'stad propose (stream, batched, {det.backend})'
+    print(f'{ours_name:<44}{t_ours:8.1f}{c_ours:8.1f}{n_frames / t_ours:10.1f}')
     up = f'upstream ({"PNG" if a.lossless else "JPEG"} + inference_detector)'
-    print(f'{up:<40}{t_up:9.1f}{n_frames / t_up:10.1f}')
-    print(f'speed-up x{t_up / t_ours:.2f}; largest box difference {diff["max_box_diff"]:.2f} px, '
+    print(f'{up:<44}{t_up:8.1f}{c_up:8.1f}{n_frames / t_up:10.1f}')
+    print(f'speed-up wall x{t_up / t_ours:.2f}, CPU x{c_up / c_ours:.2f}; largest box difference '
+          f'{diff["max_box_diff"]:.2f} px, '
           f'largest score difference {diff["max_score_diff"]:.3f} (boxes paired at IoU >= 0.5); '
           f'frames whose box count differs: {diff["frames_count_differs"]} of {diff["frames"]}, '
           f'unpaired boxes {diff["unpaired"]}')
