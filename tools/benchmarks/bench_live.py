@@ -73,19 +73,22 @@ def main() -> None:
     p.add_argument('--checkpoint', default=_last_checkpoint(os.path.join(RUN, 'action')))
     p.add_argument('--keyframe-stride', type=int, default=8)
     p.add_argument('--batch-size', type=int, default=4)
+    p.add_argument('--backend', default='torch', help='torch, onnxruntime, openvino, auto')
+    p.add_argument('--onnx-dir', help='the `stad export onnx` folder (other backends)')
     a = p.parse_args()
     from stad.apis.video import DemoOptions
     from stad.tasks.demo import load_models
     from stad.tasks.live import run_live
     options = DemoOptions(keyframe_stride=a.keyframe_stride, batch_size=a.batch_size)
     models = load_models(a.det_config, a.det_checkpoint, a.config, a.checkpoint,
-                         options=options)
+                         options=options, backend=a.backend, onnx_dir=a.onnx_dir)
     with tempfile.TemporaryDirectory() as tmp:
         s = run_live(FfmpegReplay(a.video, fps=a.fps), os.path.join(tmp, 'live.mp4'),
                      options=options, models=models, max_seconds=a.seconds, progress=False)
     print(f'checkpoints: {a.det_checkpoint}, {a.checkpoint}; video {a.video} at 320x240, '
           f'{a.fps:g} fps, {a.seconds:g} s; keyframe stride {a.keyframe_stride}, batch '
-          f'{a.batch_size}; torch threads {__import__("torch").get_num_threads()}')
+          f'{a.batch_size}; backend {a.backend}; torch threads '
+          f'{__import__("torch").get_num_threads()}')
     print(s.report())
     print(json.dumps(s.as_dict()))
 
