@@ -31,6 +31,7 @@ def register_all_modules() -> None:
 def predict(video: str, **kwargs) -> dict:
     """Person tracks and their action segments in ``video`` (what ``stad demo`` draws), as
     data: :func:`stad.tasks.demo.predict` (``det_config``, ``det_checkpoint``, ``config``,
-    ``checkpoint``; returns ``{'segments': [...], 'events': [...], ...}``)."""
+    ``checkpoint``, or ``onnx_dir`` with ``backend='auto'`` / ``'onnxruntime'`` /
+    ``'openvino'``; returns ``{'segments': [...], 'events': [...], ...}``)."""
     from stad.tasks.demo import predict as _predict
     return _predict(video, **kwargs)

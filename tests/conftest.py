@@ -5,6 +5,8 @@
 (``annotations/``: COCO json, AVA csv, label map) and every frame extracted
 (``rawframes/``). Session-scoped and read-only: copy it before changing anything.
 
+``tiny_models``: checkpoints of randomly initialised detector and action models.
+
 The decoded-frame cache (stad.data.transforms) goes to a temp folder ($STAD_CACHE_DIR).
 """
 
@@ -24,6 +26,30 @@ def tiny_dataset(tmp_path_factory):
     convert_gt(layout)
     extract_frames(layout, frames='all', workers=1, progress=False)
     return layout
+
+
+@pytest.fixture(scope='session')
+def tiny_models(tmp_path_factory):
+    """(det checkpoint, action checkpoint) of randomly initialised models of the synthetic
+    configs (no trained checkpoint in a unit test: shapes, flow, files and messages)."""
+    import os
+
+    import torch
+    from mmdet.apis import init_detector
+
+    from stad.apis.action import load_action_model
+    from stad.tasks.run import SYNTH_ACTION_CONFIG, SYNTH_DET_CONFIG
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    d = tmp_path_factory.mktemp('random_models')
+    torch.manual_seed(0)
+    det = init_detector(os.path.join(root, SYNTH_DET_CONFIG), None, device='cpu')
+    det_ckpt = str(d / 'det.pth')
+    torch.save(dict(state_dict=det.state_dict(),
+                    meta=dict(dataset_meta=dict(classes=('person', )))), det_ckpt)
+    act_ckpt = str(d / 'action.pth')
+    model = load_action_model(os.path.join(root, SYNTH_ACTION_CONFIG), None).model
+    torch.save(dict(state_dict=model.state_dict()), act_ckpt)
+    return det_ckpt, act_ckpt
 
 
 @pytest.fixture(scope='session')

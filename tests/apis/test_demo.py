@@ -32,25 +32,6 @@ def make_video(path, n, fps=10):
     return str(path)
 
 
-@pytest.fixture(scope='module')
-def tiny_models(tmp_path_factory):
-    """(det checkpoint, action checkpoint) of randomly initialised models."""
-    import torch
-    from mmdet.apis import init_detector
-
-    from stad.apis.action import load_action_model
-    d = tmp_path_factory.mktemp('demo_models')
-    torch.manual_seed(0)
-    det = init_detector(DET_CONFIG, None, device='cpu')
-    det_ckpt = str(d / 'det.pth')
-    torch.save(dict(state_dict=det.state_dict(),
-                    meta=dict(dataset_meta=dict(classes=('person', )))), det_ckpt)
-    act_ckpt = str(d / 'action.pth')
-    torch.save(dict(state_dict=load_action_model(ACTION_CONFIG, None).model.state_dict()),
-               act_ckpt)
-    return det_ckpt, act_ckpt
-
-
 def test_keyframes_label_map_and_top_actions(tmp_path):
     # clip 8 x 2: the clip of keyframe k spans k-8 .. k+6
     assert demo_keyframes(40, clip_len=8, frame_interval=2, stride=8) == [8, 16, 24, 32]

@@ -17,22 +17,11 @@ ACTION_CONFIG = os.path.join(ROOT, SYNTH_ACTION_CONFIG)
 
 
 @pytest.fixture(scope='module')
-def export(tmp_path_factory):
+def export(tmp_path_factory, tiny_models):
     """(det checkpoint, action checkpoint, export dir, manifest) of random models."""
-    import torch
-    from mmdet.apis import init_detector
-
-    from stad.apis.action import load_action_model
     from stad.tasks.export_onnx import run_export_onnx
+    det_ckpt, act_ckpt = tiny_models
     d = tmp_path_factory.mktemp('onnx')
-    torch.manual_seed(0)
-    det = init_detector(DET_CONFIG, None, device='cpu')
-    det_ckpt = str(d / 'det.pth')
-    torch.save(dict(state_dict=det.state_dict(),
-                    meta=dict(dataset_meta=dict(classes=('person', )))), det_ckpt)
-    act_ckpt = str(d / 'action.pth')
-    torch.save(dict(state_dict=load_action_model(ACTION_CONFIG, None).model.state_dict()),
-               act_ckpt)
     out = str(d / 'export')
     meta = run_export_onnx(out, det_config=DET_CONFIG, det_checkpoint=det_ckpt,
                            config=ACTION_CONFIG, checkpoint=act_ckpt, log=lambda *a: None)

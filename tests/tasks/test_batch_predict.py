@@ -40,25 +40,6 @@ def make_video(path, n, fps=10, shift=0):
 
 
 @pytest.fixture(scope='module')
-def tiny_models(tmp_path_factory):
-    """(det checkpoint, action checkpoint) of randomly initialised models."""
-    import torch
-    from mmdet.apis import init_detector
-
-    from stad.apis.action import load_action_model
-    d = tmp_path_factory.mktemp('batch_models')
-    torch.manual_seed(0)
-    det = init_detector(DET_CONFIG, None, device='cpu')
-    det_ckpt = str(d / 'det.pth')
-    torch.save(dict(state_dict=det.state_dict(),
-                    meta=dict(dataset_meta=dict(classes=('person', )))), det_ckpt)
-    act_ckpt = str(d / 'action.pth')
-    torch.save(dict(state_dict=load_action_model(ACTION_CONFIG, None).model.state_dict()),
-               act_ckpt)
-    return det_ckpt, act_ckpt
-
-
-@pytest.fixture(scope='module')
 def folder(tmp_path_factory):
     """The videos of :data:`VIDEOS`, a broken one, one too short for the action model's
     clip, and files that are no videos."""
