@@ -188,18 +188,19 @@ def _det_inputs(detector, frames: Sequence[np.ndarray]):
     return data['inputs'], data['data_samples']
 
 
+def _steps(pipeline, kind: str) -> list:
+    """The steps of ``pipeline`` of type ``kind`` (any scope), as plain dicts."""
+    return [dict(t) for t in pipeline if str(t['type']).split('.')[-1] == kind]
+
+
 def _metadata(det_model, am, detector) -> dict:
+    from mmdet.utils import get_test_pipeline_cfg
+
     from stad.version import __version__
     cfg = det_model.cfg
     pre = cfg.model.data_preprocessor
-    from mmdet.utils import get_test_pipeline_cfg
-    resize = [dict(s) for s in get_test_pipeline_cfg(cfg.copy())
-              if str(s['type']).split('.')[-1] == 'Resize']
     apre = am.cfg.model.data_preprocessor
-    sample = [dict(t) for t in am.cfg.test_dataloader.dataset.pipeline
-              if str(t['type']).split('.')[-1] == 'SampleAVAFrames']
-    a_resize = [dict(t) for t in am.cfg.test_dataloader.dataset.pipeline
-                if str(t['type']).split('.')[-1] == 'Resize']
+    action_pipeline = am.cfg.test_dataloader.dataset.pipeline
     labels = list(am.class_names or [str(i) for i in range(am.num_classes)])
     return {
         'stad_version': __version__,
@@ -210,19 +211,22 @@ def _metadata(det_model, am, detector) -> dict:
             'person_label': int(detector.label),
             'input': 'float32 (B, 3, H, W): BGR frame -> Resize below -> RGB, '
                      '(x - mean) / std, zero-padded to a multiple of pad_size_divisor',
-            'resize': resize, 'mean': list(pre.mean), 'std': list(pre.std),
+            'resize': _steps(get_test_pipeline_cfg(cfg.copy()), 'Resize'),
+            'mean': list(pre.mean), 'std': list(pre.std),
             'bgr_to_rgb': bool(pre.get('bgr_to_rgb', False)),
             'pad_size_divisor': int(pre.get('pad_size_divisor', 1)),
-            'outputs': 'features.onnx: FPN features per level, RPN class maps per level, '
-                       'RPN box maps per level; roi_head.onnx (features + rois (K, 5) '
-                       '[image, x1, y1, x2, y2] input px) -> class scores, box deltas',
+            'outputs': f'{FILES["det_features"]}: FPN features per level, RPN class maps '
+                       f'per level, RPN box maps per level; {FILES["det_roi"]}: (the RoI '
+                       'levels\' features, rois (K, 5) [image, x1, y1, x2, y2] input px) -> '
+                       'class scores, box deltas',
             'test_cfg': json.loads(json.dumps(cfg.model.test_cfg.to_dict())),
         },
         'action': {
             'file': FILES['action'], 'labels': labels, 'num_classes': am.num_classes,
             'multilabel': bool(am.model.roi_head.bbox_head.multilabel),
             'clip_len': am.clip_len, 'frame_interval': am.frame_interval,
-            'sampling': sample, 'resize': a_resize,
+            'sampling': _steps(action_pipeline, 'SampleAVAFrames'),
+            'resize': _steps(action_pipeline, 'Resize'),
             'input': 'float32 (N, 3, T, H, W): RGB clip of clip_len frames frame_interval '
                      'apart centred on the keyframe, Resize below, (x - mean) / std; rois '
                      '(K, 5) [clip, x1, y1, x2, y2] in resized px, at least 1 px wide and '
