@@ -369,6 +369,7 @@ class _Pipeline:
         self.stop, self.abort = threading.Event(), threading.Event()
         self.finished = threading.Event()  # the writer is done; the others may stop
         self.writer_done = threading.Event()
+        self.det_done = threading.Event()  # the detector stage has stopped
         self.stopped_by = 'end of stream'
         self.errors: list[BaseException] = []
         self.latest: tuple | None = None  # (frame index, boxes, track ids) last detected
@@ -495,6 +496,7 @@ class _Pipeline:
             self._fail(e)
         finally:
             self.action_q.close()
+            self.det_done.set()
 
     def _track(self, tracker, f: _Frame, d: np.ndarray, limit: np.ndarray) -> None:
         b = np.clip(d[:self.o.max_persons, :4], 0, limit).astype(np.float32)
@@ -595,7 +597,13 @@ class _Pipeline:
                 raise _Aborted()
             items = self.write_q.get_many(1, _POLL)
             if items is None:
-                if self.written == 0:
+                # the last frame is written: the mp4 is renamed into place when this
+                # returns, so not before the detector has finished its last frames
+                # without an error (a failed stage leaves no output)
+                while not self.det_done.wait(_POLL):
+                    if self.abort.is_set():
+                        raise _Aborted()
+                if self.written == 0 or self.abort.is_set() or self.errors:
                     raise _Aborted()
                 return
             if not items:

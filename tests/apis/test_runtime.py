@@ -16,6 +16,16 @@ DET_CONFIG = os.path.join(ROOT, SYNTH_DET_CONFIG)
 ACTION_CONFIG = os.path.join(ROOT, SYNTH_ACTION_CONFIG)
 
 
+@pytest.fixture(scope='module', autouse=True)
+def _torch_threads():
+    """A runtime Session sets torch to one thread (stad.apis.runtime.Session): put the
+    count back for the tests after this file."""
+    import torch
+    n = torch.get_num_threads()
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture(scope='module')
 def export(tmp_path_factory, tiny_models):
     """(det checkpoint, action checkpoint, export dir, manifest) of random models."""

@@ -113,6 +113,11 @@ class _Source:
     def frames(self, inds):
         return np.zeros((len(inds), self.height, self.width, 3), np.uint8)
 
+    def stream(self, wanted=None, *, rgb=False):
+        for i in range(self.num_frames):
+            if wanted is None or wanted(i):
+                yield i, np.zeros((self.height, self.width, 3), np.uint8)
+
 
 class _ActionModel:
     clip_len, frame_interval = 4, 2

@@ -248,12 +248,15 @@ def test_slow_action_stage_drops_keyframes_not_queues(tmp_path, models):
     assert s.latency_ms['action']['p50'] >= 400
 
 
-def test_a_failing_stage_writes_nothing(tmp_path, models):
+@pytest.mark.parametrize('fail_at, delay', [(4, None), (6, 0.5)])
+def test_a_failing_stage_writes_nothing(tmp_path, models, fail_at, delay):
+    """The detector fails early, or (0.5 s a call) after the 2.4 s stream has ended and
+    every frame went to the encoder: no mp4 either way."""
     calls = []
 
     def broken_detector(frames):
         calls.append(len(frames))
-        if len(calls) > 3:
+        if len(calls) >= fail_at:
             raise StadError('detector broke')
         return stub_detector(frames)
 
@@ -261,7 +264,8 @@ def test_a_failing_stage_writes_nothing(tmp_path, models):
     out = tmp_path / 'out' / 'out.mp4'
     with pytest.raises(StadError, match='^detector broke$'):
         run_live(video, str(out), options=OPTS, models=(broken_detector, models[1]),
-                 progress=False, max_seconds=20)
+                 progress=False, max_seconds=20,
+                 stage_delay={'detect': delay} if delay else None)
     assert not (tmp_path / 'out').exists() or os.listdir(tmp_path / 'out') == []
 
 
