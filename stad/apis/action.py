@@ -140,8 +140,8 @@ def load_action_model(config: str | Any, checkpoint: str | None = None, *,
     import torch
     from mmengine.registry import DefaultScope
 
-    from stad.apis.runtime import action_runtime, export_configs, model_backend
-    backend, precision = model_backend(backend, 'action', precision)
+    from stad.apis.runtime import action_runtime, check_backend, export_configs
+    check_backend(backend, precision)
     if backend != 'torch':
         if onnx_dir is None:
             raise StadError(f'backend {backend} runs the files of `stad export onnx`: '

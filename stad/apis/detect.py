@@ -188,8 +188,8 @@ class FrameDetector:
     def __init__(self, model, *, score_thr: float, max_per_frame: int,
                  backend: str = 'torch', onnx_dir: str | None = None,
                  precision: str = 'f32'):
-        from stad.apis.runtime import detector_runtime, model_backend
-        backend, precision = model_backend(backend, 'detector', precision)
+        from stad.apis.runtime import check_backend, detector_runtime
+        check_backend(backend, precision)
         if backend != 'torch' and onnx_dir is None:
             raise StadError(f'backend {backend} runs the files of `stad export onnx`: give '
                             'their folder (--onnx-dir)')

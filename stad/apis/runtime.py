@@ -47,12 +47,19 @@ import numpy as np
 from stad.errors import StadError
 
 BACKENDS = ('auto', 'torch', 'onnxruntime', 'openvino')
-#: ``'auto'``: the fastest runtime measured for each model, pre- and post-processing
+#: ``'auto'``: each graph on the runtime measured fastest for it, pre- and post-processing
 #: included (tools/benchmarks/bench_backends.py, 2026-12-01, 2 CPU cores, quiet machine;
-#: docs/experiments.md): FrameDetector on 4 frames eager 60.2 ms, ONNX Runtime 52.6,
-#: OpenVINO f32 100.4 (its RoI head graph is slower); predict_keyframes on 4 keyframes
-#: eager 93.8 ms, ONNX Runtime 115.5, OpenVINO f32 69.9
-FASTEST = {'detector': 'onnxruntime', 'action': 'openvino'}
+#: docs/experiments.md). f32: FrameDetector on 4 frames eager 60.2 ms, ONNX Runtime 52.6,
+#: OpenVINO f32 100.4 (its RoI head graph is slower: 18.6 vs 6.4 ms); predict_keyframes on
+#: 4 keyframes eager 93.8 ms, ONNX Runtime 115.5, OpenVINO f32 69.9. bf16 (OpenVINO only)
+#: goes to the action model: the detector's features graph alone is faster on OpenVINO bf16
+#: (14.0 ms vs 27.6 on ONNX Runtime) but beside the RoI head on ONNX Runtime `stad propose`
+#: was not (tools/benchmarks/bench_propose.py, 320 frames: 5.1 s wall / 8.1 s CPU vs 4.7 /
+#: 7.9 all on ONNX Runtime; the two runtimes' thread pools share the cores).
+FASTEST = {'f32': {'det_features': 'onnxruntime', 'det_roi': 'onnxruntime',
+                   'action': 'openvino'},
+           'bf16': {'det_features': 'onnxruntime', 'det_roi': 'onnxruntime',
+                    'action': 'openvino'}}
 PRECISIONS = ('f32', 'bf16')
 FILES = {'det_features': 'detector_features.onnx', 'det_roi': 'detector_roi_head.onnx',
          'action': 'action.onnx'}
@@ -72,11 +79,11 @@ def check_backend(backend: str, precision: str = 'f32') -> None:
                         'or auto)')
 
 
-def model_backend(backend: str, model: str, precision: str = 'f32') -> tuple[str, str]:
-    """``(backend, precision)`` that ``model`` (``'detector'`` or ``'action'``) runs on:
-    ``'auto'`` is :data:`FASTEST`'s; precision other than f32 only on OpenVINO."""
+def graph_backend(backend: str, graph: str, precision: str = 'f32') -> tuple[str, str]:
+    """``(backend, precision)`` that ``graph`` (a key of :data:`FILES`) runs on:
+    ``'auto'`` is :data:`FASTEST`'s; a precision other than f32 only on OpenVINO."""
     check_backend(backend, precision)
-    b = FASTEST[model] if backend == 'auto' else backend
+    b = FASTEST[precision][graph] if backend == 'auto' else backend
     return b, precision if b == 'openvino' else 'f32'
 
 
@@ -477,21 +484,24 @@ class DetectorRuntime:
 
 def detector_runtime(model, onnx_dir: str, backend: str, *, precision: str = 'f32',
                      threads: int | None = None) -> DetectorRuntime:
+    """The detector's graphs on ``backend`` (``'auto'``: each on :data:`FASTEST`'s)."""
     meta = read_manifest(onnx_dir)['detector']
-    return DetectorRuntime(
-        model=model,
-        features=Session(os.path.join(onnx_dir, FILES['det_features']), backend,
-                         precision=precision, threads=threads),
-        roi_head=Session(os.path.join(onnx_dir, FILES['det_roi']), backend,
-                         precision=precision, threads=threads),
-        levels=int(meta['levels']), roi_levels=int(meta['roi_levels']))
+
+    def session(graph):
+        b, p = graph_backend(backend, graph, precision)
+        return Session(os.path.join(onnx_dir, FILES[graph]), b, precision=p, threads=threads)
+
+    return DetectorRuntime(model=model, features=session('det_features'),
+                           roi_head=session('det_roi'), levels=int(meta['levels']),
+                           roi_levels=int(meta['roi_levels']))
 
 
 def action_runtime(onnx_dir: str, backend: str, *, precision: str = 'f32',
                    threads: int | None = None) -> Session:
+    """The action model's graph on ``backend`` (``'auto'``: :data:`FASTEST`'s)."""
     read_manifest(onnx_dir)
-    return Session(os.path.join(onnx_dir, FILES['action']), backend, precision=precision,
-                   threads=threads)
+    b, p = graph_backend(backend, 'action', precision)
+    return Session(os.path.join(onnx_dir, FILES['action']), b, precision=p, threads=threads)
 
 
 # --------------------------------------------------------------------------- parity

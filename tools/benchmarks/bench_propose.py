@@ -55,6 +55,7 @@ def main(argv=None) -> int:
     p.add_argument('--score-thr', type=float, default=0.3)
     p.add_argument('--backend', default='torch', help='ours: torch, onnxruntime, openvino, auto')
     p.add_argument('--onnx-dir', help='ours: the `stad export onnx` folder (other backends)')
+    p.add_argument('--precision', default='f32', help='ours: f32, or bf16 (OpenVINO graphs)')
     p.add_argument('--lossless', action='store_true',
                    help='upstream route writes PNG: isolates JPEG loss from pipeline differences')
     a = p.parse_args(argv)
@@ -66,7 +67,7 @@ def main(argv=None) -> int:
     import torch
     threads = torch.get_num_threads()
     det = FrameDetector(model, score_thr=a.score_thr, max_per_frame=10, backend=a.backend,
-                        onnx_dir=a.onnx_dir)
+                        onnx_dir=a.onnx_dir, precision=a.precision)
     t0, c0 = time.perf_counter(), time.process_time()
     ours = {}
     for v in videos:
@@ -83,7 +84,7 @@ def main(argv=None) -> int:
     diff = compare_proposals(ours, theirs)  # both in pixels
     print(f'{len(videos)} videos, {n_frames} frames, {w}x{h}, batch {a.batch_size}')
     print(f'{"route":<44}{"wall s":>8}{"CPU s":>8}{"frames/s":>10}')
-    ours_name = f'stad propose (stream, batched, {det.backend})'
+    ours_name = f'stad propose (stream, batched, {det.backend} {a.precision})'
     print(f'{ours_name:<44}{t_ours:8.1f}{c_ours:8.1f}{n_frames / t_ours:10.1f}')
     up = f'upstream ({"PNG" if a.lossless else "JPEG"} + inference_detector)'
     print(f'{up:<44}{t_up:8.1f}{c_up:8.1f}{n_frames / t_up:10.1f}')
