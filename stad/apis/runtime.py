@@ -431,8 +431,11 @@ def read_manifest(onnx_dir: str) -> dict:
 
 
 def export_configs(onnx_dir: str) -> tuple[Any, Any]:
-    """The detector and action configs recorded by the export (mmengine ``Config``s,
-    parsed from text, not executed as a file the user did not give)."""
+    """The detector and action configs recorded by the export (mmengine ``Config``s).
+
+    They are Python config text that mmengine runs to build them, as it runs any config
+    given with ``--config``: an export folder is trusted as a config file is (the ONNX
+    files and the JSON manifest themselves hold no code)."""
     from mmengine.config import Config
     meta = read_manifest(onnx_dir)
     out = []
