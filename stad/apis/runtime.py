@@ -294,8 +294,9 @@ def export_onnx(detector, am, out_dir: str, *, video: str | None = None,
     DetFeatures, DetRoIHead, ActionNet = _wrappers()
     frames, where = _sample_frames(video, max(am.clip_window, 2))
     inputs, samples = _det_inputs(detector, frames[:2])
+    features = DetFeatures(det_model).eval()
     with torch.no_grad():
-        feats = DetFeatures(det_model).eval()(inputs)
+        feats = features(inputs)
     levels = len(feats) // 3  # the neck's outputs (the RPN's levels)
     roi_levels = len(det_model.roi_head.bbox_roi_extractor.featmap_strides)
     feat_names = [f'feat{i}' for i in range(levels)]
@@ -303,7 +304,7 @@ def export_onnx(detector, am, out_dir: str, *, video: str | None = None,
         [f'rpn_reg{i}' for i in range(levels)]
     hw = {0: 'batch', 2: 'height', 3: 'width'}
     log(f'export: {FILES["det_features"]}')
-    _export(DetFeatures(det_model).eval(), (inputs,), os.path.join(out_dir, FILES['det_features']),
+    _export(features, (inputs,), os.path.join(out_dir, FILES['det_features']),
             ['inputs'], names, {'inputs': hw, **{n: hw for n in names}})
     rois = torch.tensor([[0, 10, 10, 60, 90], [1, 30, 20, 200, 170]], dtype=torch.float32)
     log(f'export: {FILES["det_roi"]}')

@@ -161,6 +161,20 @@ def top_actions(scores: np.ndarray, label_map: Mapping[int, str], *, thr: float,
     return tuple(out)
 
 
+def track_boxes(tracker, dets: np.ndarray, *, limit: np.ndarray, max_persons: int,
+                update: int) -> tuple:
+    """One detected frame into ``tracker``: ``(boxes, detector scores, track IDs, kept)``
+    for the ``max_persons`` best of ``dets`` ``(N, 5)``, boxes clipped to the frame
+    (``limit`` = ``[w, h, w, h]``: the action head pools inside it); ``kept`` marks the
+    boxes a track follows (one no track follows would get a new ID on every frame: not
+    drawn). ``update``: the tracker update number, not the video frame (see
+    :mod:`stad.apis.tracking`)."""
+    b = np.clip(dets[:max_persons, :4], 0, limit).astype(np.float32)
+    s = dets[:len(b), 4].astype(np.float32)
+    ids = tracker.update(b, s, frame_index=update)
+    return b, s, ids, tracker.tracked.copy()
+
+
 # ------------------------------------------------------------------------- prediction
 
 class _KeptFrames:
@@ -243,13 +257,9 @@ def predict_video(source: VideoFrames, detector: Any, action_model: Any, *,
     def detect(bar) -> None:
         dets = detector([kept[f] for f in to_detect])
         for f, d in zip(to_detect, dets):
-            # pixel boxes, clipped to the frame (the action head pools inside it)
-            b = np.clip(d[:options.max_persons, :4], 0, limit).astype(np.float32)
-            det_scores = d[:len(b), 4].copy()
-            # update number, not video frame: see stad.apis.tracking
-            ids = tracker.update(b, det_scores, frame_index=len(records))
-            # a box no track follows would get a new ID on every frame: not drawn
-            records.append((f, b, det_scores, ids, tracker.tracked.copy()))
+            records.append((f, *track_boxes(tracker, d, limit=limit,
+                                            max_persons=options.max_persons,
+                                            update=len(records))))
             if f in clip_end:
                 waiting.append((f, len(records) - 1))
         state['detected'] = to_detect[-1]
@@ -340,19 +350,20 @@ def smooth_track_actions(results: Sequence[KeyframeResult], label_map: Mapping[i
 
 # ------------------------------------------------------------------ predictions as data
 
+def box_event(frame: int, fps: float, track_id: int, box, actions, keyframe: bool) -> dict:
+    """One drawn person box as data: ``{'frame'`` (1-based), ``'time'`` (s, ``(frame - 1)
+    / fps``), ``'track_id'``, ``'box'`` [x1, y1, x2, y2] px, ``'actions'`` [[name, score],
+    ...] (best first, the labels drawn), ``'keyframe'}`` (the demo's and live mode's
+    ``--events`` lines)."""
+    return dict(frame=int(frame), time=round((frame - 1) / fps, 4), track_id=int(track_id),
+                box=[round(float(v), 1) for v in box],
+                actions=[[n, round(float(s), 4)] for n, s in actions], keyframe=keyframe)
+
+
 def frame_events(results: Sequence[KeyframeResult], fps: float) -> list[dict]:
-    """One event per drawn person box of every tracked frame, in time order: ``{'frame'
-    (1-based), 'time' (s, ``(frame - 1) / fps``), 'track_id', 'box' [x1, y1, x2, y2] px,
-    'actions' [[name, score], ...] (best first, the labels drawn), 'keyframe'}``."""
-    out = []
-    for r in results:
-        f = r.frame_index + 1
-        for j, t in enumerate(r.track_ids.tolist()):
-            out.append(dict(frame=f, time=round((f - 1) / fps, 4), track_id=int(t),
-                            box=[round(float(v), 1) for v in r.boxes[j]],
-                            actions=[[n, round(float(s), 4)] for n, s in r.actions[j]],
-                            keyframe=r.is_keyframe))
-    return out
+    """One :func:`box_event` per drawn person box of every tracked frame, in time order."""
+    return [box_event(r.frame_index + 1, fps, t, r.boxes[j], r.actions[j], r.is_keyframe)
+            for r in results for j, t in enumerate(r.track_ids.tolist())]
 
 
 def track_segments(results: Sequence[KeyframeResult], fps: float) -> list[dict]:

@@ -367,8 +367,8 @@ def predict_videos(folder: str, out: str, *, det_config: str | None = None,
     check_backend(backend, precision)
     check_writable(out)
     videos = find_videos(folder)
-    if label_map is not None:
-        read_label_map(label_map)  # a bad file fails before any model loads
+    # a bad file fails before any model loads
+    labels = read_label_map(label_map) if label_map is not None else None
     record = run_record(det_config=det_config, det_checkpoint=det_checkpoint, config=config,
                         checkpoint=checkpoint, label_map=label_map, options=options,
                         cfg_options=cfg_options, backend=backend, onnx_dir=onnx_dir,
@@ -400,7 +400,7 @@ def predict_videos(folder: str, out: str, *, det_config: str | None = None,
                                        options=options, device=device,
                                        cfg_options=cfg_options, backend=backend,
                                        onnx_dir=onnx_dir, precision=precision)
-            labels = model_labels(am, label_map)
+            labels = model_labels(am, labels, label_map)
             t_start = time.monotonic()
             for i, video in enumerate(todo, 1):
                 t = time.monotonic()

@@ -101,13 +101,13 @@ def load_models(det_config: str, det_checkpoint: str, config: str, checkpoint: s
     return detector, am
 
 
-def model_labels(am, label_map: str | None) -> dict:
-    """``{score column: name}`` from ``label_map`` (checked against the model), else the
+def model_labels(am, labels: Mapping[int, str] | None, label_map: str | None) -> dict:
+    """``{score column: name}``: ``labels`` (read from the file ``label_map`` before any
+    model loaded, so a bad file failed first) checked against the model, else the
     model's class names, else the class indices."""
-    if label_map is not None:
-        labels = read_label_map(label_map)
+    if labels is not None:
         check_label_map(labels, am.num_classes, label_map)
-        return labels
+        return dict(labels)
     names = am.class_names or [str(i) for i in range(am.num_classes)]
     return dict(enumerate(names))
 
@@ -115,14 +115,14 @@ def model_labels(am, label_map: str | None) -> dict:
 def _predict(video, det_config, det_checkpoint, config, checkpoint, label_map, options,
              device, cfg_options, progress, backend='torch', onnx_dir=None, precision='f32'):
     """Load both models and predict: ``(VideoFrames, [KeyframeResult])``."""
-    if label_map is not None:
-        read_label_map(label_map)  # a bad file fails before any model loads
+    # a bad file fails before any model loads
+    labels = read_label_map(label_map) if label_map is not None else None
     source = VideoFrames(video)
     detector, am = load_models(det_config, det_checkpoint, config, checkpoint,
                                options=options, device=device, cfg_options=cfg_options,
                                backend=backend, onnx_dir=onnx_dir, precision=precision,
                                num_frames=source.num_frames, video=video)
-    labels = model_labels(am, label_map)
+    labels = model_labels(am, labels, label_map)
     return source, predict_video(source, detector, am, label_map=labels, options=options,
                                  progress=progress)
 

@@ -70,7 +70,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from stad.apis.video import DemoOptions, top_actions
+from stad.apis.video import DemoOptions, box_event, top_actions, track_boxes
 from stad.errors import StadError
 from stad.io.atomic import atomic_write_text, check_writable
 from stad.io.label_map import read_label_map
@@ -499,11 +499,8 @@ class _Pipeline:
             self.det_done.set()
 
     def _track(self, tracker, f: _Frame, d: np.ndarray, limit: np.ndarray) -> None:
-        b = np.clip(d[:self.o.max_persons, :4], 0, limit).astype(np.float32)
-        s = d[:len(b), 4].astype(np.float32)
-        # update number, not frame number: see stad.apis.tracking
-        ids = tracker.update(b, s, frame_index=self.n_updates)
-        keep = tracker.tracked
+        b, s, ids, keep = track_boxes(tracker, d, limit=limit, max_persons=self.o.max_persons,
+                                      update=self.n_updates)
         b, s, ids = b[keep], s[keep], ids[keep]
         self.latest = (f.index, b, ids)
         self.stats['capture_to_boxes'].add(time.perf_counter() - f.t)
@@ -514,12 +511,9 @@ class _Pipeline:
         acts = [k[0] if k else () for k in known]
         self.segments.add(f.index + 1, ids, acts)
         if self.events is not None:
-            fps = self.source.fps
+            key = self.is_key(f.index)
             lines = [json.dumps(dict(
-                frame=f.index + 1, time=round(f.index / fps, 4), track_id=int(t),
-                box=[round(float(v), 1) for v in b[j]],
-                actions=[[n, round(float(sc), 4)] for n, sc in acts[j]],
-                keyframe=self.is_key(f.index),
+                box_event(f.index + 1, self.source.fps, t, b[j], acts[j], key),
                 label_frame=None if known[j] is None else known[j][1] + 1)) + '\n'
                 for j, t in enumerate(ids.tolist())]
             if lines:
@@ -814,8 +808,8 @@ def run_live(source_spec: str | LiveSource, out: str, *, det_config: str | None 
     for path in (events, segments):
         if path is not None:
             check_writable(path)
-    if label_map is not None:
-        read_label_map(label_map)  # a bad file fails before the source opens
+    # a bad file fails before the source opens
+    labels = read_label_map(label_map) if label_map is not None else None
     source = source_spec if isinstance(source_spec, LiveSource) else open_source(
         spec, input_size=input_size, input_fps=input_fps, timeout=source_timeout)
     pipe = None
@@ -830,7 +824,7 @@ def run_live(source_spec: str | LiveSource, out: str, *, det_config: str | None 
                                        onnx_dir=onnx_dir, precision=precision)
         else:
             detector, am = models
-        labels = model_labels(am, label_map)
+        labels = model_labels(am, labels, label_map)
         fps = source.fps
         pipe = _Pipeline(source, out, detector, am, label_map=labels, options=options,
                          max_frames=max_frames, max_seconds=max_seconds,
