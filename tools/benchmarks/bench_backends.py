@@ -44,6 +44,7 @@ def main(argv=None) -> int:
     import torch
 
     from stad.apis.action import box_probs, predict_keyframes
+    from stad.apis.detect import FrameDetector
     from stad.apis.runtime import (
         _action_inputs,
         _det_inputs,
@@ -117,11 +118,10 @@ def main(argv=None) -> int:
             eager=eager(lambda: box_probs(am, ccl, arois)),
             **{n: rt(lambda s=s: s[1](np_clip, np_arois)) for n, s in sessions.items()}),
     }
-    dets = {'eager': det}
-    for n, s in sessions.items():
-        d = type(det).__new__(type(det))
-        d.__dict__.update(det.__dict__, runtime=s[0], backend=s[2])
-        dets[n] = d
+    dets = {'eager': det, **{n: FrameDetector(det.model, score_thr=det.score_thr,
+                                              max_per_frame=det.max_per_frame, backend=s[2],
+                                              onnx_dir=a.onnx_dir, precision=s[3])
+                             for n, s in sessions.items()}}
     ams = {'eager': am, **{n: dataclasses.replace(am, runtime=s[1]) for n, s in sessions.items()}}
     rows[f'FrameDetector (pre + post), {a.batch} frames'] = {
         n: (eager if n == 'eager' else rt)(lambda d=d: d(bgr)) for n, d in dets.items()}

@@ -44,8 +44,8 @@ class FfmpegReplay(StdinSource):
 
     def __init__(self, video: str, size=(320, 240), fps: float = 25.0):
         super().__init__(None, *size, fps=fps, spec=f'ffmpeg -re {os.path.basename(video)} |')
-        import imageio_ffmpeg
-        self.cmd = [imageio_ffmpeg.get_ffmpeg_exe(), '-loglevel', 'error', '-re',
+        from stad.io.video import ffmpeg_exe
+        self.cmd = [ffmpeg_exe(), '-loglevel', 'error', '-re',
                     '-readrate_initial_burst', '0', '-stream_loop', '-1', '-i', video,
                     '-vf', f'scale={size[0]}:{size[1]}', '-f', 'rawvideo', '-pix_fmt', 'bgr24',
                     '-r', f'{fps:g}', '-']
