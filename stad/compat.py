@@ -23,9 +23,9 @@ Fixes (facts in docs/stack.md):
   hold a ``HistoryBuffer`` and numpy arrays/scalars. We keep the safe loader and
   allow-list exactly those globals (:func:`mmengine_checkpoint_globals`), with a narrow
   stand-in for ``getattr`` (:func:`history_buffer_getattr`): as soon as both torch and
-  mmengine's ``HistoryBuffer`` are imported (after ``import torch``, mmengine's history
-  buffer is imported for it unless mmengine is being imported already: then its own
-  import applies the list).
+  mmengine's ``HistoryBuffer`` are imported, in either order (after ``import torch``
+  without mmengine, mmengine's history buffer is imported for it), and never by
+  importing torch itself.
 """
 from __future__ import annotations
 
@@ -145,19 +145,22 @@ _HISTORY_BUFFER = 'mmengine.logging.history_buffer'
 
 
 def _after_torch() -> None:
-    """torch is imported: allow-list mmengine's checkpoint globals, importing mmengine's
-    history buffer for it, unless mmengine is being imported (it imports torch on its
-    way; importing more of it here would meet its half-initialised package): then
-    :func:`_after_history_buffer` does it."""
-    if 'mmengine' in sys.modules or importlib.util.find_spec('mmengine') is None:
+    """torch is imported: allow-list mmengine's checkpoint globals if mmengine's history
+    buffer is imported already; else import it for that, unless mmengine is being
+    imported (it imports torch on its way; importing more of it here would meet its
+    half-initialised package): then :func:`_after_history_buffer` does it."""
+    if _HISTORY_BUFFER not in sys.modules and (
+            'mmengine' in sys.modules or importlib.util.find_spec('mmengine') is None):
         return
     allow_mmengine_checkpoints()
 
 
 def _after_history_buffer() -> None:
-    """mmengine's ``HistoryBuffer`` exists: allow-list the checkpoint globals (imports
-    torch if it is not yet: torch imports nothing of mmengine)."""
-    allow_mmengine_checkpoints()
+    """mmengine's ``HistoryBuffer`` exists: allow-list the checkpoint globals if torch is
+    imported; if not, :func:`_after_torch` does it when it is (``mmengine.config`` alone,
+    as the torch-free runtime reads configs, must not import torch)."""
+    if 'torch' in sys.modules:
+        allow_mmengine_checkpoints()
 
 
 #: module -> the fix to apply right after it is imported

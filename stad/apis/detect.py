@@ -59,8 +59,7 @@ class ProposalOptions:
 
 # ------------------------------------------------------------------------------ model
 
-def load_detector(config, checkpoint: str | None, *, device: str = 'cpu',
-                  onnx_dir: str | None = None):
+def load_detector(config, checkpoint: str, *, device: str = 'cpu'):
     """Build the mmdet detector of ``config`` with ``checkpoint``'s weights, in eval mode.
 
     What ``mmdet.apis.init_detector(config, checkpoint)`` returns, except that the
@@ -70,17 +69,13 @@ def load_detector(config, checkpoint: str | None, *, device: str = 'cpu',
     ``meta.CLASSES`` (mmdet 2.x), else COCO's classes; the palette from the config's
     test dataset, else the checkpoint's, else ``'random'``.
 
-    With ``onnx_dir`` (a ``stad export onnx`` folder, for the ONNX Runtime / OpenVINO
-    backends) the checkpoint is not needed: ``config`` may be ``None`` (the export's
-    copy) and the classes are the export's; the model then only serves the pre- and
-    post-processing (:class:`stad.apis.runtime.DetectorRuntime`).
+    The ONNX Runtime / OpenVINO backends need no mmdet model:
+    :class:`stad.apis.detect_numpy.RuntimeDetector` (:func:`make_detector`).
 
     Raises:
         StadError: config or checkpoint file missing; a checkpoint that is unreadable,
             unsafe or not of this detector.
     """
-    if onnx_dir is not None and checkpoint is None:
-        return _export_detector(config, onnx_dir, device)
     for what, path in (('config', config), ('checkpoint', checkpoint)):
         if path is None or not os.path.isfile(path):
             raise StadError(f'{what} file not found: {path}')
@@ -118,22 +113,6 @@ def load_detector(config, checkpoint: str | None, *, device: str = 'cpu',
     model.dataset_meta = dataset_meta
     from stad.apis.runtime import use_torchvision_roi_align
     use_torchvision_roi_align(model)  # same values, faster (stad.apis.runtime)
-    return model
-
-
-def _export_detector(config, onnx_dir: str, device: str):
-    """The detector model of a ``stad export onnx`` folder, weights not loaded."""
-    import warnings
-
-    from mmdet.apis import init_detector
-
-    from stad.apis.runtime import export_configs, read_manifest
-    cfg = read_config(config, 'detector config') if config is not None \
-        else export_configs(onnx_dir)[0]
-    with warnings.catch_warnings(record=True):  # "checkpoint is None": weights in the ONNX
-        model = init_detector(cfg, None, device=device)
-    model.dataset_meta = dict(model.dataset_meta,
-                              classes=tuple(read_manifest(onnx_dir)['detector']['classes']))
     return model
 
 
@@ -180,27 +159,22 @@ def detections_to_array(pred_instances, *, label: int, score_thr: float,
 class FrameDetector:
     """Runs a detector on batches of BGR frames; returns person boxes in pixels.
 
+    Eager PyTorch; the ONNX Runtime / OpenVINO backends: :func:`make_detector`.
+
     Args:
         model: a detector from :func:`load_detector` (or ``mmdet.apis.init_detector``).
         score_thr, max_per_frame: see :class:`ProposalOptions`.
     """
 
-    def __init__(self, model, *, score_thr: float, max_per_frame: int,
-                 backend: str = 'torch', onnx_dir: str | None = None,
-                 precision: str = 'f32'):
-        from stad.apis.runtime import check_backend, detector_runtime
-        check_backend(backend, precision)
-        if backend != 'torch' and onnx_dir is None:
-            raise StadError(f'backend {backend} runs the files of `stad export onnx`: give '
-                            'their folder (--onnx-dir)')
+    backend = 'torch'
+    torch_free = False
+
+    def __init__(self, model, *, score_thr: float, max_per_frame: int):
         self.model = model
         self.pipeline = build_frame_pipeline(model)
         self.label = person_label(model)
         self.score_thr = score_thr
         self.max_per_frame = max_per_frame
-        self.backend = backend
-        self.runtime = None if backend == 'torch' else detector_runtime(
-            model, onnx_dir, backend, precision=precision)
 
     def __call__(self, frames: Sequence[np.ndarray]) -> list[np.ndarray]:
         """``frames``: HxWx3 uint8 BGR images -> per frame float32 (N, 5) x1, y1, x2, y2
@@ -213,19 +187,38 @@ class FrameDetector:
                     data_samples=[p['data_samples'] for p in packed])
         with torch.no_grad():  # model.test_step, in two steps
             data = self.model.data_preprocessor(data, False)
-            inputs, samples = data['inputs'], data['data_samples']
-            if self.runtime is not None:
-                preds = self.runtime.predict(inputs, samples)
-            else:
-                # oneDNN's convolutions run natively channels-last (a probe for issue 15:
-                # 1.44x on the detector backbone; same values)
-                inputs = inputs.contiguous(memory_format=torch.channels_last)
-                preds = [r.pred_instances for r in self.model.predict(inputs, samples)]
+            # oneDNN's convolutions run natively channels-last (a probe for issue 15:
+            # 1.44x on the detector backbone; same values)
+            inputs = data['inputs'].contiguous(memory_format=torch.channels_last)
+            preds = [r.pred_instances for r in self.model.predict(inputs,
+                                                                  data['data_samples'])]
         return [detections_to_array(p, label=self.label, score_thr=self.score_thr,
                                     max_per_frame=self.max_per_frame) for p in preds]
 
 
-def detect_video(detector: FrameDetector, path: str, video: str, *, stride: int = 1,
+def make_detector(config: str | None, checkpoint: str | None, *, score_thr: float,
+                  max_per_frame: int, backend: str = 'torch', onnx_dir: str | None = None,
+                  precision: str = 'f32', device: str = 'cpu'):
+    """The person detector of ``backend``: a :class:`FrameDetector` over the mmdet model
+    of ``config`` + ``checkpoint`` (``'torch'``), or a
+    :class:`stad.apis.detect_numpy.RuntimeDetector` over the ``stad export onnx`` folder
+    ``onnx_dir`` (``'auto'``, ``'onnxruntime'``, ``'openvino'``: no torch, no mmdet; the
+    checkpoint is not read, ``config``, if given, replaces the export's copy for the pre-
+    and post-processing)."""
+    from stad.apis.runtime import check_backend
+    check_backend(backend, precision)
+    if backend == 'torch':
+        return FrameDetector(load_detector(config, checkpoint, device=device),
+                             score_thr=score_thr, max_per_frame=max_per_frame)
+    if onnx_dir is None:
+        raise StadError(f'backend {backend} runs the files of `stad export onnx`: give '
+                        'their folder (--onnx-dir)')
+    from stad.apis.detect_numpy import RuntimeDetector
+    return RuntimeDetector(onnx_dir, backend, score_thr=score_thr,
+                           max_per_frame=max_per_frame, config=config, precision=precision)
+
+
+def detect_video(detector, path: str, video: str, *, stride: int = 1,
                  batch_size: int = 8, progress=None,
                  stats: dict | None = None) -> dict[tuple[str, int], np.ndarray]:
     """Person detections of one video: ``{(video, frame): float32 (N, 5)}`` in pixels.
@@ -234,7 +227,7 @@ def detect_video(detector: FrameDetector, path: str, video: str, *, stride: int 
     frames without a box kept by the detector's threshold have no entry.
 
     Args:
-        detector: a :class:`FrameDetector`.
+        detector: a :class:`FrameDetector` or what :func:`make_detector` returns.
         path: the video file.
         video: its id ``'<sport>/<video>'``.
         progress: optional progress bar, advanced by the number of frames run.

@@ -18,8 +18,9 @@ manifest in one folder:
   and copies of both configs (the runtime rebuilds the pre- and post-processing from them).
 
 Not in the graphs: anchor generation, box decoding and NMS (weightless, data-dependent
-sizes). The runtime runs mmdet's own ``predict_by_feat`` for them in torch, as mmdeploy
-did with TensorRT plugins; so a backend still needs mmdet installed, not the weights.
+sizes). The runtime detector does them, and the resizing and normalisation, in numpy
+(:mod:`stad.apis.detect_numpy`, a port of mmdet's, tested against it), so a runtime run
+imports neither torch nor mmdet.
 
 Why torchvision's ``roi_align``: mmcv's ``RoIAlign`` is an autograd Function over a C++
 op whose ``symbolic`` only the legacy TorchScript exporter understands, and mmdeploy (the
@@ -32,14 +33,15 @@ dynamic batch, box count and image size with ``dynamic_axes``, no ``torch.export
 constraints to write per model.
 
 Parity (:func:`check_parity`, after every export): on frames of a synthetic video (or the
-user's), the detector's final boxes from ONNX Runtime must be within 1 px of eager
-PyTorch's and the action probabilities within 1e-4; else :class:`StadError`.
+user's), the runtime detector's final boxes (numpy pre- and post-processing, graphs on
+ONNX Runtime or OpenVINO) must be within 1 px of eager PyTorch's and the action
+probabilities within 1e-4; else :class:`StadError`.
 """
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+import sys
 from typing import Any, Sequence
 
 import numpy as np
@@ -370,10 +372,10 @@ class Session:
     OpenVINO compiles the ONNX file; ``precision='f32'`` pins its CPU inference
     precision to f32 (on CPUs with bf16 its default is bf16), ``'bf16'`` asks for bf16.
 
-    Opening one sets torch to one thread: with a runtime backend torch only does the
-    light pre- and post-processing, and its OpenMP threads, busy-waiting after each op,
-    took the cores from the runtime's own threads (measured: ``stad propose`` on ONNX
-    Runtime 2.5x slower than eager before, tools/benchmarks/bench_precision.py).
+    Opening one sets torch, if it is imported, to one thread: beside a runtime torch only
+    does light work, and its OpenMP threads, busy-waiting after each op, took the cores
+    from the runtime's own threads (measured: ``stad propose`` on ONNX Runtime 2.5x slower
+    than eager before, tools/benchmarks/bench_precision.py).
     """
 
     def __init__(self, path: str, backend: str, *, precision: str = 'f32',
@@ -381,8 +383,9 @@ class Session:
         if not os.path.isfile(path):
             raise StadError(f'{path}: ONNX file not found (write it with `stad export onnx`)')
         check_backend(backend, precision)
-        import torch
-        torch.set_num_threads(1)
+        torch = sys.modules.get('torch')
+        if torch is not None:
+            torch.set_num_threads(1)
         self.backend, self.path = backend, path
         if backend == 'onnxruntime':
             import onnxruntime as ort
@@ -448,58 +451,6 @@ def export_configs(onnx_dir: str) -> tuple[Any, Any]:
     return tuple(out)
 
 
-@dataclass
-class DetectorRuntime:
-    """The detector's two ONNX graphs on a backend; the pre-processing (pipeline and data
-    preprocessor) and post-processing (RPN proposals, box decoding, NMS) are mmdet's,
-    from the eager model ``model`` (whose weights are not used)."""
-
-    model: Any
-    features: Session
-    roi_head: Session
-    levels: int
-    roi_levels: int
-
-    def predict(self, inputs, samples) -> list:
-        """``model.test_step``'s ``pred_instances`` per image."""
-        import torch
-        from mmdet.structures.bbox import bbox2roi
-        from mmengine.structures import InstanceData
-        outs = [torch.from_numpy(o) for o in self.features(inputs.numpy())]
-        n = self.levels
-        feats, cls, reg = outs[:n], outs[n:2 * n], outs[2 * n:3 * n]
-        metas = [s.metainfo for s in samples]
-        model = self.model
-        with torch.no_grad():
-            rpn = model.rpn_head.predict_by_feat(cls, reg, batch_img_metas=metas, rescale=False)
-            proposals = [r.bboxes for r in rpn]
-            rois = bbox2roi(proposals)
-            if rois.shape[0] == 0:
-                return [InstanceData(bboxes=torch.zeros(0, 4), scores=torch.zeros(0),
-                                     labels=torch.zeros(0, dtype=torch.long)) for _ in metas]
-            cls_score, bbox_pred = (torch.from_numpy(o) for o in self.roi_head(
-                *[f.numpy() for f in feats[:self.roi_levels]], rois.numpy()))
-            per = tuple(len(p) for p in proposals)
-            return model.roi_head.bbox_head.predict_by_feat(
-                rois=rois.split(per), cls_scores=cls_score.split(per),
-                bbox_preds=bbox_pred.split(per), batch_img_metas=metas,
-                rcnn_test_cfg=model.roi_head.test_cfg, rescale=True)
-
-
-def detector_runtime(model, onnx_dir: str, backend: str, *, precision: str = 'f32',
-                     threads: int | None = None) -> DetectorRuntime:
-    """The detector's graphs on ``backend`` (``'auto'``: each on :data:`FASTEST`'s)."""
-    meta = read_manifest(onnx_dir)['detector']
-
-    def session(graph):
-        b, p = graph_backend(backend, graph, precision)
-        return Session(os.path.join(onnx_dir, FILES[graph]), b, precision=p, threads=threads)
-
-    return DetectorRuntime(model=model, features=session('det_features'),
-                           roi_head=session('det_roi'), levels=int(meta['levels']),
-                           roi_levels=int(meta['roi_levels']))
-
-
 def action_runtime(onnx_dir: str, backend: str, *, precision: str = 'f32',
                    threads: int | None = None) -> Session:
     """The action model's graph on ``backend`` (``'auto'``: :data:`FASTEST`'s)."""
@@ -512,9 +463,11 @@ def action_runtime(onnx_dir: str, backend: str, *, precision: str = 'f32',
 
 def check_parity(detector, am, onnx_dir: str, frames: Sequence[np.ndarray], *,
                  backend: str = 'onnxruntime') -> dict:
-    """Eager PyTorch vs ``backend`` (f32) on BGR ``frames``: the detector's final boxes
-    (same count, max abs difference in px, matched in score order) and the action
-    model's probabilities on the eager detector's boxes of the middle keyframe.
+    """Eager PyTorch vs ``backend`` (f32) on BGR ``frames``: the detector's final boxes,
+    every class, in frame px (same count, max abs difference, matched in score order;
+    the runtime side is :class:`stad.apis.detect_numpy.RuntimeDetector`, its numpy pre-
+    and post-processing included) and the action model's probabilities on the eager
+    detector's boxes of the middle keyframe.
 
     Returns:
         ``{'boxes', 'box_max_abs_px', 'scores', 'score_max_abs', 'ok'[, 'note']}``.
@@ -522,15 +475,18 @@ def check_parity(detector, am, onnx_dir: str, frames: Sequence[np.ndarray], *,
     import dataclasses
 
     import torch
-    rt = detector_runtime(detector.model, onnx_dir, backend)
+
+    from stad.apis.detect_numpy import RuntimeDetector
+    rt = RuntimeDetector(onnx_dir, backend, score_thr=detector.score_thr,
+                         max_per_frame=detector.max_per_frame)
     inputs, samples = _det_inputs(detector, frames[:4])
     with torch.no_grad():
         eager = detector.model.predict(inputs.contiguous(), samples)
     eager = [e.pred_instances for e in eager]
-    ours = rt.predict(inputs, samples)
+    ours = rt.predict(frames[:4])
     box_diff, n_boxes, note = 0.0, 0, ''
-    for e, o in zip(eager, ours):
-        eb, ob = e.bboxes.numpy(), o.bboxes.numpy()
+    for e, (ob, _, _) in zip(eager, ours):
+        eb = e.bboxes.numpy()
         if len(eb) != len(ob):
             note = f'{len(ob)} boxes where eager has {len(eb)}'
             box_diff = float('inf')

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from stad.apis.action import load_action_model
-from stad.apis.detect import FrameDetector, load_detector
+from stad.apis.detect import make_detector
 from stad.apis.video import DemoOptions, frame_events, predict_video, track_segments
 from stad.errors import StadError
 from stad.io.atomic import atomic_write_text, check_writable
@@ -75,7 +75,8 @@ def load_models(det_config: str, det_checkpoint: str, config: str, checkpoint: s
                 cfg_options: Mapping | None = None, backend: str = 'torch',
                 onnx_dir: str | None = None, precision: str = 'f32',
                 num_frames: int | None = None, video: str = 'video'):
-    """The demo's two models: ``(FrameDetector, ActionModel)``, on ``backend``.
+    """The demo's two models: ``(detector, ActionModel)``, on ``backend``
+    (:func:`stad.apis.detect.make_detector`).
 
     The action model loads first: a video of ``num_frames`` frames shorter than its clip
     window fails before the detector loads. ``backend``: ``'torch'`` (eager PyTorch),
@@ -90,12 +91,9 @@ def load_models(det_config: str, det_checkpoint: str, config: str, checkpoint: s
                            backend=backend, onnx_dir=onnx_dir, precision=precision)
     if num_frames is not None:
         am.check_length(num_frames, video)
-    det_dir = onnx_dir if backend != 'torch' else None
-    detector = FrameDetector(load_detector(det_config, det_checkpoint, device=device,
-                                           onnx_dir=det_dir),
-                             score_thr=options.det_score_thr,
+    detector = make_detector(det_config, det_checkpoint, score_thr=options.det_score_thr,
                              max_per_frame=options.max_persons, backend=backend,
-                             onnx_dir=onnx_dir, precision=precision)
+                             onnx_dir=onnx_dir, precision=precision, device=device)
     if options.det_cat_id is not None:
         detector.label = int(options.det_cat_id)
     return detector, am

@@ -16,7 +16,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from stad.apis.detect import FrameDetector, ProposalOptions, detect_video, load_detector
+from stad.apis.detect import ProposalOptions, detect_video, make_detector
 from stad.apis.tracking import check_tracker_options
 from stad.errors import StadError
 from stad.io.atomic import atomic_dump_pickle, atomic_write_text
@@ -154,11 +154,10 @@ def propose(config: str, checkpoint: str, root: str, *, work_dir: str,
     todo = [v for v in videos if results[v] is None]
 
     if todo:
-        detector = FrameDetector(load_detector(config, checkpoint, device=device),
-                                 score_thr=options.score_thr,
+        detector = make_detector(config, checkpoint, score_thr=options.score_thr,
                                  max_per_frame=options.max_per_frame,
                                  backend=options.backend, onnx_dir=options.onnx_dir,
-                                 precision=options.precision)
+                                 precision=options.precision, device=device)
         n_frames = {v: count_frames(layout.video_path(v)) for v in todo}
         total = sum(-(-n // options.stride) for n in n_frames.values())
         with progress_bar(total=total, unit='frame', desc='propose', disable=not show_progress) as bar:

@@ -5,8 +5,9 @@ Rows:
 * the graphs alone (``stad export onnx``'s files vs the eager modules they came from):
   detector backbone + neck + RPN convolutions, detector RoI head (100 boxes), action model
   (clip + boxes -> probabilities);
-* what the demo calls, pre- and post-processing included: ``FrameDetector`` on a batch of
-  frames (resize, normalise, graphs, RPN proposals, NMS) and ``predict_keyframes`` on a
+* what the demo calls, pre- and post-processing included: the detector on a batch of
+  frames (resize, normalise, graphs, RPN proposals, NMS; eager ``FrameDetector`` in
+  torch, ``RuntimeDetector`` in numpy beside a runtime) and ``predict_keyframes`` on a
   batch of keyframes (clip sampling, resize, normalise, graph).
 
     python tools/benchmarks/bench_backends.py --onnx-dir DIR --det-config D --det-checkpoint D.pth \\
@@ -44,15 +45,8 @@ def main(argv=None) -> int:
     import torch
 
     from stad.apis.action import box_probs, predict_keyframes
-    from stad.apis.detect import FrameDetector
-    from stad.apis.runtime import (
-        _action_inputs,
-        _det_inputs,
-        _sample_frames,
-        _wrappers,
-        action_runtime,
-        detector_runtime,
-    )
+    from stad.apis.detect_numpy import RuntimeDetector
+    from stad.apis.runtime import _action_inputs, _det_inputs, _sample_frames, _wrappers, action_runtime
     from stad.tasks.demo import load_models
 
     det, am = load_models(a.det_config, a.det_checkpoint, a.config, a.checkpoint)
@@ -64,8 +58,11 @@ def main(argv=None) -> int:
     feat_mod, roi_mod = DetFeatures(det.model).eval(), DetRoIHead(det.model).eval()
     with torch.inference_mode():
         feats = feat_mod(inputs)
-    rt0 = detector_runtime(det.model, a.onnx_dir, 'onnxruntime')
-    rlev = rt0.roi_levels
+    def runtime_detector(b, prec='f32'):
+        return RuntimeDetector(a.onnx_dir, b, score_thr=det.score_thr,
+                               max_per_frame=det.max_per_frame, precision=prec)
+
+    rlev = runtime_detector('onnxruntime').roi_levels
     rng = np.random.default_rng(0)
     h, w = inputs.shape[-2:]
     xy = rng.uniform(0, [w * 0.7, h * 0.7], (100, 2))
@@ -85,8 +82,8 @@ def main(argv=None) -> int:
     sessions = {}
     for b, prec in variants:
         name = b if b == 'onnxruntime' else f'openvino {prec}'
-        drt = detector_runtime(det.model, a.onnx_dir, b, precision=prec)
-        sessions[name] = (drt, action_runtime(a.onnx_dir, b, precision=prec), b, prec)
+        sessions[name] = (runtime_detector(b, prec), action_runtime(a.onnx_dir, b,
+                                                                    precision=prec))
 
     cl = inputs.contiguous(memory_format=torch.channels_last)
     ccl = clip.contiguous(memory_format=torch.channels_last_3d)
@@ -118,12 +115,9 @@ def main(argv=None) -> int:
             eager=eager(lambda: box_probs(am, ccl, arois)),
             **{n: rt(lambda s=s: s[1](np_clip, np_arois)) for n, s in sessions.items()}),
     }
-    dets = {'eager': det, **{n: FrameDetector(det.model, score_thr=det.score_thr,
-                                              max_per_frame=det.max_per_frame, backend=s[2],
-                                              onnx_dir=a.onnx_dir, precision=s[3])
-                             for n, s in sessions.items()}}
+    dets = {'eager': det, **{n: s[0] for n, s in sessions.items()}}
     ams = {'eager': am, **{n: dataclasses.replace(am, runtime=s[1]) for n, s in sessions.items()}}
-    rows[f'FrameDetector (pre + post), {a.batch} frames'] = {
+    rows[f'detector incl. pre + post, {a.batch} frames'] = {
         n: (eager if n == 'eager' else rt)(lambda d=d: d(bgr)) for n, d in dets.items()}
     rows[f'predict_keyframes (clip prep + model), {a.batch} keyframes x 3 boxes'] = {
         n: (eager if n == 'eager' else rt)(

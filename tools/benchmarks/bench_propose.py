@@ -16,7 +16,7 @@ import time
 
 import cv2
 
-from stad.apis.detect import FrameDetector, detect_video, detections_to_array, load_detector
+from stad.apis.detect import FrameDetector, detect_video, detections_to_array, load_detector, make_detector
 from stad.data.gt import load_gt, split_videos
 from stad.evaluation.proposals import compare_proposals
 from stad.io.layout import DataLayout
@@ -66,8 +66,9 @@ def main(argv=None) -> int:
     model = load_detector(a.config, a.checkpoint)
     import torch
     threads = torch.get_num_threads()
-    det = FrameDetector(model, score_thr=a.score_thr, max_per_frame=10, backend=a.backend,
-                        onnx_dir=a.onnx_dir, precision=a.precision)
+    det = FrameDetector(model, score_thr=a.score_thr, max_per_frame=10) if a.backend == 'torch' \
+        else make_detector(a.config, a.checkpoint, score_thr=a.score_thr, max_per_frame=10,
+                           backend=a.backend, onnx_dir=a.onnx_dir, precision=a.precision)
     t0, c0 = time.perf_counter(), time.process_time()
     ours = {}
     for v in videos:

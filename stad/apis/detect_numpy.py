@@ -1,0 +1,383 @@
+"""The person detector on its exported graphs (ONNX Runtime / OpenVINO) with numpy pre- and
+post-processing: no torch, mmcv or mmdet imported.
+
+:class:`RuntimeDetector` is :class:`stad.apis.detect.FrameDetector` for the runtime
+backends: BGR frames in, per frame float32 ``(N, 5)`` person boxes out, from the
+``stad export onnx`` folder alone (its ``stad_export.json`` and the detector config it
+recorded). Why not mmdet's own post-processing: it needs torch and ``mmdet.models``,
+4 s of start-up (``import torch`` 1.8 s, ``mmdet.models`` 3.9 s with it, measured
+2026-12-01) in a ``stad demo`` that otherwise runs in a few seconds, and its per-call
+overhead was a quarter of ``stad propose``'s time beside ONNX Runtime. What is written
+here is a port of exactly what mmdet 3.3 runs for a two-stage detector with an
+``AnchorGenerator`` RPN, ``DeltaXYWHBBoxCoder`` boxes and ``nms`` (Faster R-CNN, the
+detector stad trains); tests/apis/test_detect_numpy.py checks it against mmdet's on the
+same graph outputs, and other detector types are refused with a one-line error:
+
+* pre-processing: the test pipeline's ``Resize`` (``mmcv.imrescale`` / ``imresize``:
+  cv2 bilinear, sizes rounded as mmcv's ``rescale_size``) and ``DetDataPreprocessor``
+  (BGR -> RGB, ``(x - mean) / std`` in float32, zero padding to ``pad_size_divisor``);
+* RPN (``RPNHead._predict_by_feat_single``): anchors as ``AnchorGenerator.grid_priors``,
+  sigmoid (or softmax) scores, the ``nms_pre`` best per level, delta decoding clipped to
+  the resized image, boxes wider and higher than ``min_bbox_size``, NMS per level,
+  ``max_per_img`` proposals;
+* box head (``BBoxHead._predict_by_feat_single`` + ``multiclass_nms``): softmax, per-class
+  deltas decoded and clipped, rescaled to the frame, scores above ``score_thr``, NMS per
+  class, ``max_per_img`` boxes.
+
+NMS: OpenCV's ``cv2.dnn.NMSBoxes`` (C++; greedy, score order, a box dropped when its IoU
+with a kept one is above the threshold: mmcv's ``nms`` rule, same kept indices on 300
+random sets); zero-area boxes, which mmcv never suppresses (0/0 IoU) and OpenCV does, are
+kept aside.
+"""
+from __future__ import annotations
+
+import os
+from typing import Sequence
+
+import numpy as np
+
+from stad.errors import StadError
+
+# ------------------------------------------------------------------------ box maths
+
+#: mmcv's ``imresize`` interpolation names -> cv2 flags
+_INTERPOLATION = {'nearest': 'INTER_NEAREST', 'bilinear': 'INTER_LINEAR',
+                  'bicubic': 'INTER_CUBIC', 'area': 'INTER_AREA', 'lanczos': 'INTER_LANCZOS4'}
+
+def _pair(v) -> tuple:
+    return (v, v) if isinstance(v, (int, float)) else tuple(v)
+
+
+def base_anchors(gen: dict) -> tuple[list[np.ndarray], list[tuple]]:
+    """Per level the base anchors ``(A, 4)`` float32 and ``(stride_w, stride_h)`` of an
+    mmdet ``AnchorGenerator`` config (``AnchorGenerator.gen_base_anchors``)."""
+    strides = [_pair(s) for s in gen['strides']]
+    sizes = gen.get('base_sizes') or [min(s) for s in strides]
+    if gen.get('scales') is not None:
+        scales = np.asarray(gen['scales'], dtype=np.float32)
+    else:
+        spo = int(gen['scales_per_octave'])
+        scales = (np.array([2 ** (i / spo) for i in range(spo)])
+                  * gen['octave_base_scale']).astype(np.float32)
+    ratios = np.asarray(gen['ratios'], dtype=np.float32)
+    offset = float(gen.get('center_offset', 0.0))
+    centers = gen.get('centers')
+    out = []
+    for i, size in enumerate(sizes):
+        w = h = np.float32(size)
+        cx, cy = (centers[i] if centers is not None else (offset * w, offset * h))
+        h_ratios = np.sqrt(ratios)
+        w_ratios = np.float32(1) / h_ratios
+        if gen.get('scale_major', True):
+            ws = (w * w_ratios[:, None] * scales[None, :]).reshape(-1)
+            hs = (h * h_ratios[:, None] * scales[None, :]).reshape(-1)
+        else:
+            ws = (w * scales[:, None] * w_ratios[None, :]).reshape(-1)
+            hs = (h * scales[:, None] * h_ratios[None, :]).reshape(-1)
+        cx, cy = np.float32(cx), np.float32(cy)
+        out.append(np.stack([cx - np.float32(0.5) * ws, cy - np.float32(0.5) * hs,
+                             cx + np.float32(0.5) * ws, cy + np.float32(0.5) * hs],
+                            axis=-1).astype(np.float32))
+    return out, strides
+
+
+def grid_anchors(base: np.ndarray, stride: tuple, feat_h: int, feat_w: int) -> np.ndarray:
+    """``AnchorGenerator.single_level_grid_priors``: ``(feat_h * feat_w * A, 4)``, the A
+    anchors of cell (0, 0) first, then (0, 1), ..."""
+    sx = np.arange(feat_w, dtype=np.float32) * np.float32(stride[0])
+    sy = np.arange(feat_h, dtype=np.float32) * np.float32(stride[1])
+    xx, yy = np.tile(sx, feat_h), np.repeat(sy, feat_w)
+    shifts = np.stack([xx, yy, xx, yy], axis=-1)
+    return (base[None, :, :] + shifts[:, None, :]).reshape(-1, 4)
+
+
+def delta2bbox(rois: np.ndarray, deltas: np.ndarray, means, stds, max_shape,
+               wh_ratio_clip: float = 16 / 1000) -> np.ndarray:
+    """mmdet's ``delta2bbox`` for ``(N, 4)`` rois and deltas (``add_ctr_clamp`` off,
+    borders clipped to ``max_shape`` ``(h, w)``): ``(N, 4)`` float32 boxes."""
+    d = deltas.astype(np.float32) * np.asarray(stds, np.float32) \
+        + np.asarray(means, np.float32)
+    r = rois.astype(np.float32)
+    pxy = (r[:, :2] + r[:, 2:]) * np.float32(0.5)
+    pwh = r[:, 2:] - r[:, :2]
+    max_ratio = np.float32(np.abs(np.log(wh_ratio_clip)))
+    dwh = np.clip(d[:, 2:], -max_ratio, max_ratio)
+    gxy = pxy + pwh * d[:, :2]
+    gwh = pwh * np.exp(dwh)
+    boxes = np.concatenate([gxy - gwh * np.float32(0.5), gxy + gwh * np.float32(0.5)], axis=1)
+    np.clip(boxes[:, 0::2], 0, max_shape[1], out=boxes[:, 0::2])
+    np.clip(boxes[:, 1::2], 0, max_shape[0], out=boxes[:, 1::2])
+    return boxes
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
+    """mmcv's ``nms`` (offset 0): indices kept, by decreasing score."""
+    import cv2
+    if not len(boxes):
+        return np.zeros(0, dtype=np.int64)
+    wh = boxes[:, 2:] - boxes[:, :2]
+    flat = (wh[:, 0] <= 0) | (wh[:, 1] <= 0)
+    idx = np.flatnonzero(~flat)
+    keep = np.zeros(0, dtype=np.int64)
+    if len(idx):
+        rects = np.concatenate([boxes[idx, :2], wh[idx]], axis=1).astype(np.float64)
+        # NMSBoxes drops scores <= score_threshold (0 here: a score of exactly 0 is lost,
+        # which mmcv would keep last)
+        k = cv2.dnn.NMSBoxes(rects, scores[idx].astype(np.float32), 0.0, float(iou_threshold))
+        keep = idx[np.asarray(k, dtype=np.int64).reshape(-1)]
+    if flat.any():  # mmcv: IoU 0 (or 0/0) with every box, never suppressed
+        keep = np.concatenate([keep, np.flatnonzero(flat)])
+    return keep[np.argsort(-scores[keep], kind='stable')]
+
+
+def batched_nms(boxes: np.ndarray, scores: np.ndarray, groups: np.ndarray,
+                iou_threshold: float) -> np.ndarray:
+    """mmcv's ``batched_nms``: NMS within each group (level, class), kept indices by
+    decreasing score."""
+    keep = [np.flatnonzero(groups == g)[nms(boxes[groups == g], scores[groups == g],
+                                            iou_threshold)]
+            for g in np.unique(groups)]
+    keep = np.concatenate(keep) if keep else np.zeros(0, dtype=np.int64)
+    return keep[np.argsort(-scores[keep], kind='stable')]
+
+
+def _nms_cfg(cfg: dict, where: str) -> float:
+    nms_cfg = dict(cfg.get('nms') or {})
+    kind = str(nms_cfg.get('type', 'nms'))
+    if kind != 'nms' or nms_cfg.get('class_agnostic'):
+        raise StadError(f'{where}: NMS type {kind!r} (class_agnostic '
+                        f'{nms_cfg.get("class_agnostic", False)}): the runtime detector '
+                        "ports mmcv's plain per-class 'nms' only (use --backend torch)")
+    return float(nms_cfg['iou_threshold'])
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return np.float32(1) / (np.float32(1) + np.exp(-x))
+
+
+# -------------------------------------------------------------------------- detector
+
+class RuntimeDetector:
+    """Person boxes of BGR frames from the exported detector graphs (module docstring).
+
+    Args:
+        onnx_dir: a ``stad export onnx`` folder.
+        backend: ``'auto'``, ``'onnxruntime'`` or ``'openvino'`` (``'auto'``: each graph
+            on :data:`stad.apis.runtime.FASTEST`'s runtime).
+        score_thr, max_per_frame: as :class:`stad.apis.detect.ProposalOptions`.
+        config: a detector config file to take the pre- and post-processing from
+            instead of the export's copy (it must describe the exported model).
+        precision: OpenVINO's ``'f32'`` or ``'bf16'``.
+
+    Attributes ``label``, ``score_thr``, ``max_per_frame``, ``backend`` as
+    :class:`stad.apis.detect.FrameDetector`'s.
+    """
+
+    #: the run needs neither torch nor mmdet (the demo then tracks with the numpy
+    #: ByteTrack: :mod:`stad.apis.tracking`)
+    torch_free = True
+
+    def __init__(self, onnx_dir: str, backend: str = 'auto', *, score_thr: float,
+                 max_per_frame: int, config: str | None = None, precision: str = 'f32',
+                 threads: int | None = None):
+        from stad.apis.runtime import FILES, Session, export_configs, graph_backend, read_manifest
+        from stad.io.config import read_config
+        meta = read_manifest(onnx_dir)
+        det = meta['detector']
+        cfg = read_config(config, 'detector config') if config is not None \
+            else export_configs(onnx_dir)[0]
+        where = config or os.path.join(onnx_dir, 'stad_export.json')
+        self._setup(cfg, det, where)
+        self.label = int(det.get('person_label', 0))
+        self.score_thr = float(score_thr)
+        self.max_per_frame = int(max_per_frame)
+        self.backend = backend
+
+        def session(graph):
+            b, p = graph_backend(backend, graph, precision)
+            return Session(os.path.join(onnx_dir, FILES[graph]), b, precision=p,
+                           threads=threads)
+
+        self.features = session('det_features')
+        self.roi_head = session('det_roi')
+
+    def _setup(self, cfg, det: dict, where: str) -> None:
+        model = cfg['model']
+        rpn, roi = model.get('rpn_head'), model.get('roi_head')
+        if not rpn or not roi or not roi.get('bbox_head'):
+            raise StadError(f'{where}: not a two-stage detector (rpn_head + roi_head): the '
+                            'runtime detector ports Faster R-CNN (use --backend torch)')
+        bbox = roi['bbox_head']
+        for what, coder in (('rpn_head', rpn.get('bbox_coder', {})),
+                            ('bbox_head', bbox.get('bbox_coder', {}))):
+            if str(coder.get('type', '')).split('.')[-1] != 'DeltaXYWHBBoxCoder' or \
+                    coder.get('add_ctr_clamp') or coder.get('clip_border') is False:
+                raise StadError(f'{where}: {what} box coder {coder.get("type")!r}: the '
+                                'runtime detector ports DeltaXYWHBBoxCoder (use --backend '
+                                'torch)')
+        gen = dict(rpn['anchor_generator'])
+        if str(gen.get('type', '')).split('.')[-1] != 'AnchorGenerator':
+            raise StadError(f'{where}: anchor generator {gen.get("type")!r}: the runtime '
+                            'detector ports AnchorGenerator (use --backend torch)')
+        if bbox.get('loss_cls', {}).get('use_sigmoid') or \
+                str(bbox.get('loss_cls', {}).get('type', '')).split('.')[-1] not in (
+                    'CrossEntropyLoss', 'FocalLoss', ''):
+            raise StadError(f'{where}: box head class loss {bbox.get("loss_cls")}: the '
+                            'runtime detector ports softmax class scores (use --backend '
+                            'torch)')
+        self.anchors, self.strides = base_anchors(gen)
+        self.rpn_sigmoid = bool(rpn.get('loss_cls', {}).get('use_sigmoid', True))
+        self.rpn_coder = rpn.get('bbox_coder', {})
+        self.box_coder = bbox.get('bbox_coder', {})
+        self.num_classes = int(bbox['num_classes'])
+        self.class_agnostic = bool(bbox.get('reg_class_agnostic', False))
+        test = det['test_cfg']
+        self.rpn_cfg, self.rcnn_cfg = dict(test['rpn']), dict(test['rcnn'])
+        self.rpn_iou = _nms_cfg(self.rpn_cfg, where + ' test_cfg.rpn')
+        self.rcnn_iou = _nms_cfg(self.rcnn_cfg, where + ' test_cfg.rcnn')
+        resize = det.get('resize') or []
+        if len(resize) != 1:
+            raise StadError(f'{where}: the test pipeline needs exactly one Resize step for '
+                            f'the runtime detector, got {len(resize)}')
+        self.resize = resize[0]
+        self.mean = np.asarray(det['mean'], np.float32).reshape(1, 1, 1, 3)
+        self.std = np.asarray(det['std'], np.float32).reshape(1, 1, 1, 3)
+        self.bgr_to_rgb = bool(det.get('bgr_to_rgb', False))
+        self.divisor = int(det.get('pad_size_divisor', 1))
+        self.levels, self.roi_levels = int(det['levels']), int(det['roi_levels'])
+
+    # -- pre-processing
+    def _resize(self, img: np.ndarray) -> tuple[np.ndarray, tuple]:
+        """mmdet ``Resize`` on one frame: (resized, (w_scale, h_scale))."""
+        import cv2
+        h, w = img.shape[:2]
+        scale = self.resize['scale']
+        if isinstance(scale, (int, float)):
+            scale = (scale, scale)
+        if self.resize.get('keep_ratio', False):
+            long_, short = max(scale), min(scale)
+            f = min(long_ / max(h, w), short / min(h, w))
+            size = (int(w * float(f) + 0.5), int(h * float(f) + 0.5))
+        else:
+            size = (int(scale[0]), int(scale[1]))
+        flag = _INTERPOLATION.get(str(self.resize.get('interpolation', 'bilinear')))
+        if flag is None:
+            raise StadError(f"detector Resize interpolation {self.resize['interpolation']!r} "
+                            f'is not one of {", ".join(_INTERPOLATION)}')
+        out = cv2.resize(img, size, interpolation=getattr(cv2, flag))
+        return out, (size[0] / w, size[1] / h)
+
+    def preprocess(self, frames: Sequence[np.ndarray]):
+        """``(inputs (B, 3, H, W) float32, img_shapes [(h, w)], scale_factors)``."""
+        resized = [self._resize(f) for f in frames]
+        shapes = [r.shape[:2] for r, _ in resized]
+        hmax = max(s[0] for s in shapes)
+        wmax = max(s[1] for s in shapes)
+        d = self.divisor
+        hp, wp = -(-hmax // d) * d, -(-wmax // d) * d
+        batch = np.zeros((len(frames), hp, wp, 3), np.float32)
+        for i, (r, _) in enumerate(resized):
+            img = r[..., ::-1] if self.bgr_to_rgb else r
+            batch[i, :img.shape[0], :img.shape[1]] = (img.astype(np.float32) - self.mean[0]) \
+                / self.std[0]
+        return (np.ascontiguousarray(batch.transpose(0, 3, 1, 2)), shapes,
+                [s for _, s in resized])
+
+    # -- post-processing
+    def _proposals(self, cls: list, reg: list, i: int, img_shape) -> np.ndarray:
+        """One image's RPN proposals ``(P, 4)``."""
+        cfg = self.rpn_cfg
+        nms_pre = int(cfg.get('nms_pre', -1))
+        boxes, scores, levels = [], [], []
+        for lvl in range(self.levels):
+            c, r = cls[lvl][i], reg[lvl][i]
+            fh, fw = c.shape[-2:]
+            anchors = grid_anchors(self.anchors[lvl], self.strides[lvl], fh, fw)
+            deltas = r.transpose(1, 2, 0).reshape(-1, 4)
+            if self.rpn_sigmoid:
+                s = _sigmoid(c.transpose(1, 2, 0).reshape(-1))
+            else:
+                s = _softmax(c.transpose(1, 2, 0).reshape(-1, 2))[:, 0]
+            if 0 < nms_pre < len(s):
+                top = np.argsort(-s, kind='stable')[:nms_pre]
+                s, deltas, anchors = s[top], deltas[top], anchors[top]
+            boxes.append(delta2bbox(anchors, deltas, self.rpn_coder.get('target_means',
+                                                                        (0., 0., 0., 0.)),
+                                    self.rpn_coder.get('target_stds', (1., 1., 1., 1.)),
+                                    img_shape))
+            scores.append(s.astype(np.float32))
+            levels.append(np.full(len(s), lvl))
+        boxes, scores, levels = (np.concatenate(x) for x in (boxes, scores, levels))
+        min_size = cfg.get('min_bbox_size', -1)
+        if min_size >= 0:
+            wh = boxes[:, 2:] - boxes[:, :2]
+            ok = (wh[:, 0] > min_size) & (wh[:, 1] > min_size)
+            boxes, scores, levels = boxes[ok], scores[ok], levels[ok]
+        if not len(boxes):
+            return boxes.reshape(0, 4)
+        keep = batched_nms(boxes, scores, levels, self.rpn_iou)
+        return boxes[keep][:int(cfg['max_per_img'])]
+
+    def _boxes(self, rois: np.ndarray, cls_score: np.ndarray, deltas: np.ndarray,
+               img_shape, scale: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One image's final ``(boxes (N, 4) in frame px, scores, labels)``."""
+        scores = _softmax(cls_score.astype(np.float32))
+        n, c = len(rois), 1 if self.class_agnostic else self.num_classes
+        boxes = delta2bbox(np.repeat(rois, c, axis=0), deltas.reshape(n * c, 4),
+                           self.box_coder.get('target_means', (0., 0., 0., 0.)),
+                           self.box_coder.get('target_stds', (1., 1., 1., 1.)), img_shape)
+        boxes = (boxes * np.asarray([1 / scale[0], 1 / scale[1]] * 2, np.float32)) \
+            .reshape(n, c, 4)
+        if c == 1:
+            boxes = np.broadcast_to(boxes, (n, self.num_classes, 4))
+        scores = scores[:, :-1]
+        labels = np.broadcast_to(np.arange(self.num_classes), scores.shape).reshape(-1)
+        boxes, scores = boxes.reshape(-1, 4), scores.reshape(-1)
+        ok = scores > float(self.rcnn_cfg['score_thr'])
+        boxes, scores, labels = boxes[ok], scores[ok], labels[ok]
+        keep = batched_nms(boxes, scores, labels, self.rcnn_iou)
+        max_num = int(self.rcnn_cfg.get('max_per_img', -1))
+        if max_num > 0:
+            keep = keep[:max_num]
+        return boxes[keep], scores[keep], labels[keep]
+
+    def predict(self, frames: Sequence[np.ndarray]) -> list[tuple]:
+        """All classes' final detections per frame: ``[(boxes, scores, labels)]``."""
+        inputs, shapes, scales = self.preprocess(frames)
+        outs = self.features(inputs)
+        n = self.levels
+        feats, cls, reg = outs[:n], outs[n:2 * n], outs[2 * n:3 * n]
+        proposals = [self._proposals(cls, reg, i, shapes[i]) for i in range(len(frames))]
+        per = [len(p) for p in proposals]
+        empty = (np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64))
+        if not sum(per):
+            return [empty] * len(frames)
+        rois = np.concatenate([np.concatenate([np.full((len(p), 1), i, np.float32), p], 1)
+                               for i, p in enumerate(proposals)]).astype(np.float32)
+        cls_score, deltas = self.roi_head(*feats[:self.roi_levels], rois)
+        out, start = [], 0
+        for i, k in enumerate(per):
+            sl = slice(start, start + k)
+            start += k
+            out.append(self._boxes(rois[sl, 1:], cls_score[sl], deltas[sl], shapes[i],
+                                   scales[i]) if k else empty)
+        return out
+
+    def __call__(self, frames: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """As :meth:`stad.apis.detect.FrameDetector.__call__`: per frame float32 (N, 5)
+        x1, y1, x2, y2 (frame px), score of class ``label``, ``score >= score_thr``, the
+        ``max_per_frame`` best by decreasing score."""
+        if not len(frames):
+            return []
+        out = []
+        for boxes, scores, labels in self.predict(frames):
+            keep = (labels == self.label) & (scores >= self.score_thr)
+            b, s = boxes[keep], scores[keep]
+            order = np.argsort(-s, kind='stable')[:self.max_per_frame]
+            out.append(np.concatenate([b[order], s[order, None]], axis=1).astype(np.float32))
+        return out
