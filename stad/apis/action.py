@@ -61,7 +61,10 @@ class ActionModel:
             ``mim test``, does not flip).
         runtime: ``None`` (eager PyTorch) or the exported model on ONNX Runtime /
             OpenVINO (:func:`stad.apis.runtime.action_runtime`): ``(clip, rois) ->
-            [probabilities]``; ``model`` then only serves the pipeline.
+            [probabilities]``; ``model`` is then ``None`` and ``prep`` builds the clips.
+        prep: with ``runtime``, the numpy clip preparation
+            (:class:`stad.apis.clip_numpy.ClipPrep`, equal to :func:`prepare_batch`'s):
+            a runtime run imports neither torch nor mmaction2.
     """
     model: Any
     cfg: Any
@@ -73,6 +76,7 @@ class ActionModel:
     person_det_score_thr: float
     flip_test: bool = False
     runtime: Any = None
+    prep: Any = None
 
     @property
     def clip_window(self) -> int:
@@ -128,8 +132,10 @@ def load_action_model(config: str | Any, checkpoint: str | None = None, *,
             ``None`` takes the config's ``stad_flip_test`` (default ``False``).
         backend: ``'torch'``, or ``'onnxruntime'`` / ``'openvino'`` / ``'auto'`` (the
             fastest measured: :data:`stad.apis.runtime.FASTEST`) running
-            ``onnx_dir/action.onnx`` (``stad export onnx``); ``config`` may then be
-            ``None`` (the export's copy) and ``checkpoint`` is not needed.
+            ``onnx_dir/action.onnx`` (``stad export onnx``) with numpy clip preparation,
+            without torch: ``config`` may then be ``None`` (the export's copy), the
+            ``checkpoint`` is not read (the ONNX file has the weights, the export the
+            class names).
         precision: OpenVINO's inference precision, ``'f32'`` or ``'bf16'``.
 
     Raises:
@@ -137,17 +143,13 @@ def load_action_model(config: str | Any, checkpoint: str | None = None, *,
             not of this model (:func:`stad.io.checkpoint.load_weights`: every weight,
             same shapes), or a test pipeline without clip sampling.
     """
-    import torch
-    from mmengine.registry import DefaultScope
-
-    from stad.apis.runtime import action_runtime, check_backend, export_configs
+    from stad.apis.runtime import check_backend
     check_backend(backend, precision)
     if backend != 'torch':
-        if onnx_dir is None:
-            raise StadError(f'backend {backend} runs the files of `stad export onnx`: '
-                            'give their folder (--onnx-dir)')
-        if config is None:
-            config = export_configs(onnx_dir)[1]
+        return _runtime_action_model(config, onnx_dir, backend, precision=precision,
+                                     cfg_options=cfg_options, flip_test=flip_test)
+    import torch
+    from mmengine.registry import DefaultScope
     if config is None:
         raise StadError('an action model config is needed (--config)')
     if isinstance(config, str):
@@ -187,19 +189,50 @@ def load_action_model(config: str | Any, checkpoint: str | None = None, *,
     model.to(torch.device(device)).eval()
     from stad.apis.runtime import use_torchvision_roi_align
     use_torchvision_roi_align(model)  # same values, faster (stad.apis.runtime)
-    runtime = None if backend == 'torch' else action_runtime(onnx_dir, backend,
-                                                             precision=precision)
-
-    head = model.roi_head.bbox_head
-    dataset_cfg = (cfg.get('test_dataloader') or cfg.get('val_dataloader')).get('dataset', {})
     names = cfg.get('class_names')
     return ActionModel(
         model=model, cfg=cfg, clip_len=int(sample['clip_len']),
         frame_interval=int(sample.get('frame_interval', 2)), transforms=transforms,
-        num_classes=int(head.num_classes), class_names=tuple(names) if names else None,
-        person_det_score_thr=float(dataset_cfg.get('person_det_score_thr', 0.9)),
-        flip_test=bool(cfg.get('stad_flip_test', False) if flip_test is None else flip_test),
-        runtime=runtime)
+        num_classes=int(model.roi_head.bbox_head.num_classes),
+        class_names=tuple(names) if names else None,
+        person_det_score_thr=_person_det_score_thr(cfg), flip_test=_flip_test(cfg, flip_test))
+
+
+def _person_det_score_thr(cfg) -> float:
+    dataset_cfg = (cfg.get('test_dataloader') or cfg.get('val_dataloader')).get('dataset', {})
+    return float(dataset_cfg.get('person_det_score_thr', 0.9))
+
+
+def _flip_test(cfg, flip_test: bool | None) -> bool:
+    return bool(cfg.get('stad_flip_test', False) if flip_test is None else flip_test)
+
+
+def _runtime_action_model(config, onnx_dir: str | None, backend: str, *, precision: str,
+                          cfg_options: Mapping | None, flip_test: bool | None) -> ActionModel:
+    """:func:`load_action_model` on a runtime backend: the export's graph, numpy clips."""
+    from stad.apis.clip_numpy import ClipPrep
+    from stad.apis.runtime import action_runtime, export_configs, read_manifest
+    if onnx_dir is None:
+        raise StadError(f'backend {backend} runs the files of `stad export onnx`: '
+                        'give their folder (--onnx-dir)')
+    meta = read_manifest(onnx_dir)['action']
+    if config is None:
+        cfg = export_configs(onnx_dir)[1]
+    elif isinstance(config, str):
+        if not os.path.isfile(config):
+            raise StadError(f'config file not found: {config}')
+        cfg = read_config(config, 'action model config')
+    else:
+        cfg = copy.deepcopy(config)
+    if cfg_options:
+        cfg.merge_from_dict(dict(cfg_options))
+    prep = ClipPrep.from_config(cfg)
+    return ActionModel(
+        model=None, cfg=cfg, clip_len=prep.clip_len, frame_interval=prep.frame_interval,
+        transforms=(), num_classes=int(meta['num_classes']),
+        class_names=tuple(meta['labels']), person_det_score_thr=_person_det_score_thr(cfg),
+        flip_test=_flip_test(cfg, flip_test),
+        runtime=action_runtime(onnx_dir, backend, precision=precision), prep=prep)
 
 
 def clip_indices(keyframe: int, num_frames: int, *, clip_len: int,
@@ -272,10 +305,8 @@ def _prepare(am: ActionModel, frames, keyframe: int, boxes: np.ndarray, *, norma
 def box_probs(am: ActionModel, inputs, rois, metas=None):
     """Class probabilities of every RoI of a batch (normalised clips ``inputs``, ``rois``
     ``(K, 5)``): the RoI head's own forward on all boxes at once (its predict() takes one
-    sample), scored as BBoxHeadAVA scores them; on ``am.runtime`` if it has one."""
+    sample), scored as BBoxHeadAVA scores them."""
     import torch
-    if am.runtime is not None:
-        return torch.from_numpy(am.runtime(inputs.numpy(), rois.numpy())[0])
     model = am.model
     with torch.no_grad():
         cls = model.roi_head._bbox_forward(model.extract_feat(inputs), rois,
@@ -341,23 +372,42 @@ def predict_keyframes(am: ActionModel, frames, keyframes: Sequence[int],
             out[i] = np.zeros((0, am.num_classes), dtype=np.float32)
         else:
             todo.append(i)
+    score = _runtime_scores if am.runtime is not None else _eager_scores
     for s in range(0, len(todo), batch_size):
         chunk = todo[s:s + batch_size]
-        inputs, rois, metas = prepare_batch(am, frames, [keyframes[i] for i in chunk],
-                                            [boxes[i] for i in chunk],
-                                            normalized=normalized, video=video)
-        probs = box_probs(am, inputs, rois, metas)
-        if am.flip_test:
-            # mirror clip and boxes as mmaction2's Flip does: x -> width - x
-            width = inputs.shape[-1]
-            mirrored = rois.clone()
-            mirrored[:, 1], mirrored[:, 3] = width - rois[:, 3], width - rois[:, 1]
-            probs = (probs + box_probs(am, inputs.flip(-1), mirrored, metas)) / 2
-        per = probs.split(np.bincount(rois[:, 0].long().numpy(),
-                                      minlength=len(chunk)).tolist(), 0)
-        for i, p in zip(chunk, per):
-            out[i] = p.cpu().numpy().astype(np.float32)
+        probs, clip_of_row = score(am, frames, [keyframes[i] for i in chunk],
+                                   [boxes[i] for i in chunk], normalized=normalized,
+                                   video=video)
+        counts = np.bincount(clip_of_row, minlength=len(chunk))
+        for i, p in zip(chunk, np.split(probs, np.cumsum(counts)[:-1])):
+            out[i] = p.astype(np.float32)
     return out
+
+
+def _eager_scores(am: ActionModel, frames, keyframes, boxes, *, normalized: bool,
+                  video: str) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities of one batch's boxes in eager PyTorch, and each row's clip."""
+    inputs, rois, metas = prepare_batch(am, frames, keyframes, boxes, normalized=normalized,
+                                        video=video)
+    probs = box_probs(am, inputs, rois, metas)
+    if am.flip_test:
+        # mirror clip and boxes as mmaction2's Flip does: x -> width - x
+        width = inputs.shape[-1]
+        mirrored = rois.clone()
+        mirrored[:, 1], mirrored[:, 3] = width - rois[:, 3], width - rois[:, 1]
+        probs = (probs + box_probs(am, inputs.flip(-1), mirrored, metas)) / 2
+    return probs.cpu().numpy(), rois[:, 0].long().numpy()
+
+
+def _runtime_scores(am: ActionModel, frames, keyframes, boxes, *, normalized: bool,
+                    video: str) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_eager_scores` on ``am.runtime`` with numpy clips (``am.prep``)."""
+    inputs, rois = am.prep.prepare(frames, keyframes, boxes, normalized=normalized,
+                                   video=video)
+    probs = am.runtime(inputs, rois)[0]
+    if am.flip_test:
+        probs = (probs + am.runtime(*am.prep.mirror(inputs, rois))[0]) / 2
+    return probs, rois[:, 0].astype(np.int64)
 
 
 def proposal_mask(proposals: np.ndarray, score_thr: float) -> np.ndarray:

@@ -31,6 +31,7 @@ kept aside.
 """
 from __future__ import annotations
 
+import functools
 import os
 from typing import Sequence
 
@@ -81,13 +82,18 @@ def base_anchors(gen: dict) -> tuple[list[np.ndarray], list[tuple]]:
     return out, strides
 
 
-def grid_anchors(base: np.ndarray, stride: tuple, feat_h: int, feat_w: int) -> np.ndarray:
-    """``AnchorGenerator.single_level_grid_priors``: ``(feat_h * feat_w * A, 4)``, the A
-    anchors of cell (0, 0) first, then (0, 1), ..."""
+@functools.lru_cache(maxsize=64)
+def _grid_shifts(stride: tuple, feat_h: int, feat_w: int) -> np.ndarray:
     sx = np.arange(feat_w, dtype=np.float32) * np.float32(stride[0])
     sy = np.arange(feat_h, dtype=np.float32) * np.float32(stride[1])
     xx, yy = np.tile(sx, feat_h), np.repeat(sy, feat_w)
-    shifts = np.stack([xx, yy, xx, yy], axis=-1)
+    return np.stack([xx, yy, xx, yy], axis=-1)
+
+
+def grid_anchors(base: np.ndarray, stride: tuple, feat_h: int, feat_w: int) -> np.ndarray:
+    """``AnchorGenerator.single_level_grid_priors``: ``(feat_h * feat_w * A, 4)``, the A
+    anchors of cell (0, 0) first, then (0, 1), ..."""
+    shifts = _grid_shifts(tuple(stride), int(feat_h), int(feat_w))
     return (base[None, :, :] + shifts[:, None, :]).reshape(-1, 4)
 
 
@@ -139,6 +145,14 @@ def batched_nms(boxes: np.ndarray, scores: np.ndarray, groups: np.ndarray,
             for g in np.unique(groups)]
     keep = np.concatenate(keep) if keep else np.zeros(0, dtype=np.int64)
     return keep[np.argsort(-scores[keep], kind='stable')]
+
+
+def roi_levels(rois: np.ndarray, finest_scale: float, num_levels: int) -> np.ndarray:
+    """mmdet's ``SingleRoIExtractor.map_roi_levels``: the feature level of each RoI
+    ``(K, 5)`` from its scale, ``floor(log2(sqrt(w * h) / finest_scale + 1e-6))``."""
+    scale = np.sqrt((rois[:, 3] - rois[:, 1]) * (rois[:, 4] - rois[:, 2]))
+    lvl = np.floor(np.log2(scale / np.float32(finest_scale) + np.float32(1e-6)))
+    return np.clip(lvl, 0, num_levels - 1).astype(np.int64)
 
 
 def _nms_cfg(cfg: dict, where: str) -> float:
@@ -205,6 +219,9 @@ class RuntimeDetector:
 
         self.features = session('det_features')
         self.roi_head = session('det_roi')
+        if len(self.roi_head.inputs) != 2 * self.roi_levels:
+            raise StadError(f'{onnx_dir}: {FILES["det_roi"]} takes one RoI input for all '
+                            'levels (written by an older stad): rerun `stad export onnx`')
 
     def _setup(self, cfg, det: dict, where: str) -> None:
         model = cfg['model']
@@ -250,6 +267,7 @@ class RuntimeDetector:
         self.bgr_to_rgb = bool(det.get('bgr_to_rgb', False))
         self.divisor = int(det.get('pad_size_divisor', 1))
         self.levels, self.roi_levels = int(det['levels']), int(det['roi_levels'])
+        self.finest_scale = float(roi.get('bbox_roi_extractor', {}).get('finest_scale', 56))
 
     # -- pre-processing
     def _resize(self, img: np.ndarray) -> tuple[np.ndarray, tuple]:
@@ -346,6 +364,21 @@ class RuntimeDetector:
             keep = keep[:max_num]
         return boxes[keep], scores[keep], labels[keep]
 
+    def roi_outputs(self, feats: list, rois: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The RoI head graph on ``rois (K, 5)``: ``(class scores, box deltas)`` in the
+        rows of ``rois``. The boxes go in per feature level (:func:`roi_levels`); a level
+        without boxes gets one placeholder box, its output row dropped."""
+        n = self.roi_levels
+        lvl = roi_levels(rois, self.finest_scale, n)
+        order = np.argsort(lvl, kind='stable')
+        per = [rois[lvl == i] for i in range(n)]
+        dummy = np.array([[0, 0, 0, 1, 1]], np.float32)
+        cls_score, deltas = self.roi_head(*feats[:n], *[r if len(r) else dummy for r in per])
+        real = np.concatenate([np.full(max(len(r), 1), len(r) > 0) for r in per])
+        out_cls, out_deltas = np.empty_like(cls_score[real]), np.empty_like(deltas[real])
+        out_cls[order], out_deltas[order] = cls_score[real], deltas[real]
+        return out_cls, out_deltas
+
     def predict(self, frames: Sequence[np.ndarray]) -> list[tuple]:
         """All classes' final detections per frame: ``[(boxes, scores, labels)]``."""
         inputs, shapes, scales = self.preprocess(frames)
@@ -359,7 +392,7 @@ class RuntimeDetector:
             return [empty] * len(frames)
         rois = np.concatenate([np.concatenate([np.full((len(p), 1), i, np.float32), p], 1)
                                for i, p in enumerate(proposals)]).astype(np.float32)
-        cls_score, deltas = self.roi_head(*feats[:self.roi_levels], rois)
+        cls_score, deltas = self.roi_outputs(feats, rois)
         out, start = [], 0
         for i, k in enumerate(per):
             sl = slice(start, start + k)

@@ -6,7 +6,8 @@ Flow (:func:`predict_video`): the video is decoded once, in order
 frame (every frame by default), in batches of ``batch_size`` frames
 (:class:`stad.apis.detect.FrameDetector`), and each of these frames' boxes update the
 person tracker (:func:`stad.apis.tracking.make_tracker`: mmdet's ByteTrack or OC-SORT,
-one update per detected frame, numbered 0, 1, 2, ...). On keyframes, every
+or the numpy port of ByteTrack beside the torch-free runtime detector, one update per
+detected frame, numbered 0, 1, 2, ...). On keyframes, every
 ``keyframe_stride`` frames where the action model's whole clip window fits inside the
 video, the clips around the boxes also go through the action model
 (:func:`stad.apis.action.predict_keyframes`), ``batch_size`` keyframes per forward pass,
@@ -41,7 +42,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from stad.apis.tracking import TRACKERS, make_tracker
+from stad.apis.tracking import TRACKERS, engine_for, make_tracker
 from stad.errors import StadError
 from stad.io.video import VideoFrames
 from stad.progress import progress_bar
@@ -244,7 +245,8 @@ def predict_video(source: VideoFrames, detector: Any, action_model: Any, *,
             last_use[f] = k
     limit = np.array([source.width, source.height] * 2, dtype=np.float32)
     tracker = make_tracker(options.tracker, buffer=options.track_buffer,
-                           init_thr=options.track_init_thr)
+                           init_thr=options.track_init_thr,
+                           engine=engine_for(options.tracker, detector))
     video = os.path.basename(source.path)
     kept: dict[int, np.ndarray] = {}  # decoded BGR frames still needed
     clips = _KeptFrames(source, kept)

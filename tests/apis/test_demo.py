@@ -175,7 +175,7 @@ def _no_models(monkeypatch):
     def loaded(*a, **k):
         raise AssertionError('a model was loaded')
     monkeypatch.setattr(stad.tasks.demo, 'load_action_model', loaded)
-    monkeypatch.setattr(stad.tasks.demo, 'load_detector', loaded)
+    monkeypatch.setattr(stad.tasks.demo, 'make_detector', loaded)
 
 
 @pytest.mark.parametrize('case', ['directory', 'input video', 'folder under a file'])

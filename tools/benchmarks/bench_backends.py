@@ -44,7 +44,7 @@ def main(argv=None) -> int:
 
     import torch
 
-    from stad.apis.action import box_probs, predict_keyframes
+    from stad.apis.action import box_probs, load_action_model, predict_keyframes
     from stad.apis.detect_numpy import RuntimeDetector
     from stad.apis.runtime import _action_inputs, _det_inputs, _sample_frames, _wrappers, action_runtime
     from stad.tasks.demo import load_models
@@ -54,8 +54,8 @@ def main(argv=None) -> int:
     frames, where = _sample_frames(None, max(am.clip_window, a.batch) + a.batch)
     bgr = frames[:a.batch]
     inputs, samples = _det_inputs(det, bgr)
-    DetFeatures, DetRoIHead, _ = _wrappers()
-    feat_mod, roi_mod = DetFeatures(det.model).eval(), DetRoIHead(det.model).eval()
+    DetFeatures, _, _ = _wrappers()
+    feat_mod = DetFeatures(det.model).eval()
     with torch.inference_mode():
         feats = feat_mod(inputs)
     def runtime_detector(b, prec='f32'):
@@ -109,14 +109,17 @@ def main(argv=None) -> int:
             eager=eager(lambda: feat_mod(cl)),
             **{n: rt(lambda s=s: s[0].features(np_in)) for n, s in sessions.items()}),
         'detector RoI head, 100 boxes': dict(
-            eager=eager(lambda: roi_mod(*feats[:rlev], rois)),
-            **{n: rt(lambda s=s: s[0].roi_head(*np_feats, np_rois)) for n, s in sessions.items()}),
+            eager=eager(lambda: det.model.roi_head._bbox_forward(feats, rois)),
+            **{n: rt(lambda s=s: s[0].roi_outputs(np_feats, np_rois))
+               for n, s in sessions.items()}),
         f'action model, {a.batch} clips {tuple(clip.shape[2:])} x 3 boxes': dict(
             eager=eager(lambda: box_probs(am, ccl, arois)),
             **{n: rt(lambda s=s: s[1](np_clip, np_arois)) for n, s in sessions.items()}),
     }
     dets = {'eager': det, **{n: s[0] for n, s in sessions.items()}}
-    ams = {'eager': am, **{n: dataclasses.replace(am, runtime=s[1]) for n, s in sessions.items()}}
+    base = load_action_model(a.config, None, backend='onnxruntime', onnx_dir=a.onnx_dir)
+    ams = {'eager': am, **{n: dataclasses.replace(base, runtime=s[1])
+                           for n, s in sessions.items()}}
     rows[f'detector incl. pre + post, {a.batch} frames'] = {
         n: (eager if n == 'eager' else rt)(lambda d=d: d(bgr)) for n, d in dets.items()}
     rows[f'predict_keyframes (clip prep + model), {a.batch} keyframes x 3 boxes'] = {
