@@ -51,13 +51,13 @@ from stad.errors import StadError
 BACKENDS = ('auto', 'torch', 'onnxruntime', 'openvino')
 #: ``'auto'``: each graph on the runtime measured fastest for it, pre- and post-processing
 #: included (tools/benchmarks/bench_backends.py, 2026-12-01, 2 CPU cores, quiet machine;
-#: docs/experiments.md). f32: FrameDetector on 4 frames eager 60.2 ms, ONNX Runtime 52.6,
-#: OpenVINO f32 100.4 (its RoI head graph is slower: 18.6 vs 6.4 ms); predict_keyframes on
-#: 4 keyframes eager 93.8 ms, ONNX Runtime 115.5, OpenVINO f32 69.9. bf16 (OpenVINO only)
-#: goes to the action model: the detector's features graph alone is faster on OpenVINO bf16
-#: (14.0 ms vs 27.6 on ONNX Runtime) but beside the RoI head on ONNX Runtime `stad propose`
-#: was not (tools/benchmarks/bench_propose.py, 320 frames: 5.1 s wall / 8.1 s CPU vs 4.7 /
-#: 7.9 all on ONNX Runtime; the two runtimes' thread pools share the cores).
+#: docs/experiments.md). f32: the detector on 4 frames (numpy pre/post) eager 62.1 ms, ONNX
+#: Runtime 50.4, OpenVINO f32 61.3 (its RoI head graph is slower: 11.6 vs 3.6 ms for 100
+#: boxes; its features graph alone faster, 23.9 vs 29.0, but beside the RoI head on ONNX
+#: Runtime the detector was not: 46.1 vs 44.9 ms, interleaved); predict_keyframes on 4
+#: keyframes eager 93.6 ms, ONNX Runtime 126.1, OpenVINO f32 78.2. bf16 (OpenVINO only):
+#: the action model (52.4 ms) and the detector's features graph (13.5 ms vs 29.0 on ONNX
+#: Runtime; the detector 35.6 ms vs 45.7 with the RoI head on ONNX Runtime, interleaved).
 FASTEST = {'f32': {'det_features': 'onnxruntime', 'det_roi': 'onnxruntime',
                    'action': 'openvino'},
            'bf16': {'det_features': 'openvino', 'det_roi': 'onnxruntime',

@@ -121,3 +121,55 @@ def test_bad_export_folder_and_options(export, tmp_path):
                             *args], capture_output=True, text=True, cwd=ROOT, timeout=120)
         assert r.returncode != 0 and msg in r.stderr, r.stderr
         assert not (tmp_path / 'o.mp4').exists()
+
+
+_TORCH_FREE_CHILD = '''
+import json, sys
+import stad
+from stad.apis.video import DemoOptions
+res = stad.predict(sys.argv[1], backend=sys.argv[3], onnx_dir=sys.argv[2],
+                   options=DemoOptions(det_score_thr=0.0, track_init_thr=0.0,
+                                       action_score_thr=0.0))
+print(json.dumps(dict(events=len(res['events']), stack=sorted(
+    m for m in ('torch', 'mmcv', 'mmdet', 'mmaction', 'scipy.optimize') if m in sys.modules))))
+'''
+
+
+@pytest.mark.parametrize('backend', ['auto', 'openvino'])
+def test_runtime_backends_run_without_torch(export, tmp_path, backend):
+    """A runtime run (detector, tracker, action model) imports none of torch, mmcv, mmdet,
+    mmaction2: their imports were 4 s of the demo's start-up."""
+    from stad.data.synth import VideoPlan, render_video, write_video
+    _, _, out, _ = export
+    frames, _ = render_video(VideoPlan('gym', 3, 96, 72, 24, (0, 1)))
+    video = str(tmp_path / 'v.mp4')
+    write_video(video, frames, 10.0)
+    r = subprocess.run([sys.executable, '-c', _TORCH_FREE_CHILD, video, out, backend],
+                       capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout.strip().splitlines()[-1])
+    assert got['events'] > 0 and got['stack'] == []
+
+
+def test_an_older_export_is_refused_with_a_re_export_message(export, tmp_path):
+    """Exports before the per-level RoI head graph took one RoI input."""
+    import shutil
+
+    import onnx
+    from onnx import TensorProto, helper
+
+    from stad.apis.detect_numpy import RuntimeDetector
+    _, _, out, _ = export
+    old = tmp_path / 'old'
+    shutil.copytree(out, old)
+    names = ['feat0', 'feat1', 'feat2', 'rois']
+    graph = helper.make_graph(
+        [helper.make_node('Identity', ['rois'], ['cls_score']),
+         helper.make_node('Identity', ['rois'], ['bbox_pred'])], 'old_roi_head',
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in names],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, None)
+         for n in ('cls_score', 'bbox_pred')])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)]),
+              str(old / 'detector_roi_head.onnx'))
+    with pytest.raises(StadError, match=r'one RoI input .*older stad.*rerun `stad export onnx`'):
+        RuntimeDetector(str(old), 'onnxruntime', score_thr=0.5, max_per_frame=10)

@@ -278,6 +278,21 @@ def make_video(work_dir: str, frames: int, size: tuple[int, int]) -> str:
     return path
 
 
+def config_short_side(config: str) -> int:
+    """The short side the action config's test pipeline resizes frames to (``Resize``
+    with ``scale=(-1, S)``): upstream's demo resizes every frame to ``--short-side``
+    instead of running the pipeline, so it must be the same for equal work."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(config)
+    for step in cfg.test_dataloader.dataset.pipeline:
+        if str(step['type']).split('.')[-1] == 'Resize':
+            scale = tuple(step['scale'])
+            if len(scale) == 2 and scale[0] == -1:
+                return int(scale[1])
+    sys.exit(f'bench_demo: {config}: no Resize(scale=(-1, S)) in the test pipeline; give '
+             '--short-side')
+
+
 def _median(runs: list, key: str) -> float:
     return statistics.median(r[key] for r in runs)
 
@@ -296,8 +311,10 @@ def main(argv=None) -> int:
     p.add_argument('--label-map', help="default: the synthetic dataset's 4 classes")
     p.add_argument('--det-score-thr', type=float, default=0.5)
     p.add_argument('--action-score-thr', type=float, default=0.3)
-    p.add_argument('--short-side', type=int, default=128,
-                   help="upstream's --short-side: the action config's Resize short side")
+    p.add_argument('--short-side', type=int,
+                   help="upstream's --short-side (default: the action config's test Resize "
+                        "short side, so that both sides give the action model clips of "
+                        "one size)")
     p.add_argument('--frames', type=int, nargs='+', default=[1600],
                    help=f'video lengths to time (a {BASE_FRAMES}-frame clip repeated)')
     p.add_argument('--size', default='320x240', help='video WxH (synthetic native: 320x240)')
@@ -335,6 +352,7 @@ def main(argv=None) -> int:
                        ('action config', config), ('action checkpoint', act_ckpt)):
         if not (path and os.path.isfile(path)):
             sys.exit(f'bench_demo: {what} not found: {path}')
+    short_side = a.short_side or config_short_side(config)
     label_map = a.label_map or os.path.join(a.work_dir, 'labels.txt')
     if not a.label_map:
         from stad.data.synth import LABELS
@@ -358,7 +376,7 @@ def main(argv=None) -> int:
         sides['upstream'] = lambda video, out: [
             sys.executable, os.path.abspath(__file__), '_upstream', video, out, *common,
             '--predict-stepsize', '8', '--output-stepsize', '4', '--output-fps', '6',
-            '--short-side', str(a.short_side)]
+            '--short-side', str(short_side)]
 
     load = [os.getloadavg()]
     runs = {(n, name): [] for n in a.frames for name in sides}

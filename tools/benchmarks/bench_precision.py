@@ -8,7 +8,8 @@ with the tracks linker), each in its own folder under ``--work-dir``:
     python tools/benchmarks/bench_precision.py --onnx-dir DIR --det-config D --det-checkpoint D.pth \\
         --config A --checkpoint A.pth --data-root data/synthetic [--variants torch openvino-bf16]
 
-Variants: ``torch``, ``onnxruntime``, ``openvino-f32``, ``openvino-bf16``.
+Variants: ``torch``, ``onnxruntime``, ``openvino-f32``, ``openvino-bf16``, ``auto``,
+``auto-bf16`` (``--backend auto [--precision bf16]``, the defaults with ``--onnx-dir``).
 """
 import argparse
 import json
@@ -18,7 +19,10 @@ import sys
 import time
 
 VARIANTS = {'torch': ('torch', 'f32'), 'onnxruntime': ('onnxruntime', 'f32'),
-            'openvino-f32': ('openvino', 'f32'), 'openvino-bf16': ('openvino', 'bf16')}
+            'openvino-f32': ('openvino', 'f32'), 'openvino-bf16': ('openvino', 'bf16'),
+            # what `--backend auto` (the default with --onnx-dir) runs: each graph on
+            # stad.apis.runtime.FASTEST's runtime for that precision
+            'auto': ('auto', 'f32'), 'auto-bf16': ('auto', 'bf16')}
 
 
 def stad(*args) -> str:
