@@ -17,9 +17,9 @@ def add_backend_options(p) -> None:
                         'onnxruntime / openvino; its configs stand in for --det-config / '
                         '--config, its weights for the checkpoints)')
     p.add_argument('--precision', default='f32', choices=PRECISIONS,
-                   help="OpenVINO's inference precision (with auto: the action model's and the detector's features graph): "
-                        'bf16 is faster on CPUs with AVX512-BF16/AMX; its effect on frame-mAP '
-                        'and video-mAP is in docs/evaluation.md (the export parity check is '
+                   help="OpenVINO's inference precision (with auto: the action model's and "
+                        "the detector's features graph's): bf16 is faster on CPUs with "
+                        'AVX512-BF16/AMX; its effect on frame-mAP and video-mAP is in docs/evaluation.md (the export parity check is '
                         'f32)')
 
 
