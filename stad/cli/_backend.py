@@ -19,8 +19,8 @@ def add_backend_options(p) -> None:
     p.add_argument('--precision', default='f32', choices=PRECISIONS,
                    help="OpenVINO's inference precision (with auto: the action model's and "
                         "the detector's features graph's): bf16 is faster on CPUs with "
-                        'AVX512-BF16/AMX; its effect on frame-mAP and video-mAP is in docs/evaluation.md (the export parity check is '
-                        'f32)')
+                        'AVX512-BF16/AMX; its effect on frame-mAP and video-mAP is in '
+                        'docs/evaluation.md (the export parity check is f32)')
 
 
 def check_model_args(args, *, det: bool = True) -> None:
