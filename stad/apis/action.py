@@ -152,12 +152,7 @@ def load_action_model(config: str | Any, checkpoint: str | None = None, *,
     from mmengine.registry import DefaultScope
     if config is None:
         raise StadError('an action model config is needed (--config)')
-    if isinstance(config, str):
-        if not os.path.isfile(config):
-            raise StadError(f'config file not found: {config}')
-        cfg = read_config(config, 'action model config')
-    else:
-        cfg = copy.deepcopy(config)
+    cfg = _config(config)
     if checkpoint is not None and not os.path.isfile(checkpoint):
         raise StadError(f'checkpoint not found: {checkpoint}')
     ckpt = read_checkpoint(checkpoint, 'action model') if checkpoint is not None else None
@@ -198,6 +193,16 @@ def load_action_model(config: str | Any, checkpoint: str | None = None, *,
         person_det_score_thr=_person_det_score_thr(cfg), flip_test=_flip_test(cfg, flip_test))
 
 
+def _config(config):
+    """A config file read (a one-line error if it is missing or bad), or a copy of a
+    ``Config``."""
+    if isinstance(config, str):
+        if not os.path.isfile(config):
+            raise StadError(f'config file not found: {config}')
+        return read_config(config, 'action model config')
+    return copy.deepcopy(config)
+
+
 def _person_det_score_thr(cfg) -> float:
     dataset_cfg = (cfg.get('test_dataloader') or cfg.get('val_dataloader')).get('dataset', {})
     return float(dataset_cfg.get('person_det_score_thr', 0.9))
@@ -216,14 +221,7 @@ def _runtime_action_model(config, onnx_dir: str | None, backend: str, *, precisi
         raise StadError(f'backend {backend} runs the files of `stad export onnx`: '
                         'give their folder (--onnx-dir)')
     meta = read_manifest(onnx_dir)['action']
-    if config is None:
-        cfg = export_configs(onnx_dir)[1]
-    elif isinstance(config, str):
-        if not os.path.isfile(config):
-            raise StadError(f'config file not found: {config}')
-        cfg = read_config(config, 'action model config')
-    else:
-        cfg = copy.deepcopy(config)
+    cfg = export_configs(onnx_dir)[1] if config is None else _config(config)
     if cfg_options:
         cfg.merge_from_dict(dict(cfg_options))
     prep = ClipPrep.from_config(cfg)
