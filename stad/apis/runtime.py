@@ -391,6 +391,9 @@ class Session:
         self.backend, self.path = backend, path
         if backend == 'onnxruntime':
             import onnxruntime as ort
+            # ONNX Runtime's own switch for its usage events (its library holds a
+            # Microsoft events endpoint; a stad run was seen resolving it)
+            ort.disable_telemetry_events()
             so = ort.SessionOptions()
             if threads:
                 so.intra_op_num_threads = threads
