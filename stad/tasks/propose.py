@@ -49,7 +49,13 @@ def _cache_signature(checkpoint: str, options: ProposalOptions) -> str:
                mtime=int(st.st_mtime), score_thr=options.score_thr,
                max_per_frame=options.max_per_frame, stride=options.stride)
     if options.backend != 'torch':  # same boxes within 1 px in f32 (the export's parity)
-        key.update(backend=options.backend, precision=options.precision)
+        # the weights that run are the export's, not the checkpoint's
+        from stad.apis.runtime import FILES
+        files = [os.path.join(options.onnx_dir, f) for f in
+                 (FILES['det_features'], FILES['det_roi'])]
+        key.update(backend=options.backend, precision=options.precision,
+                   onnx=[(os.path.abspath(f), os.stat(f).st_size, int(os.stat(f).st_mtime))
+                         for f in files if os.path.isfile(f)])
     return hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()
 
 

@@ -173,3 +173,21 @@ def test_an_older_export_is_refused_with_a_re_export_message(export, tmp_path):
               str(old / 'detector_roi_head.onnx'))
     with pytest.raises(StadError, match=r'one RoI input .*older stad.*rerun `stad export onnx`'):
         RuntimeDetector(str(old), 'onnxruntime', score_thr=0.5, max_per_frame=10)
+
+
+def test_proposal_cache_follows_the_export(export, tmp_path):
+    """On a runtime backend the export's weights run, not the checkpoint's: a re-export
+    into the same folder must not reuse `stad propose`'s cached boxes."""
+    import shutil
+
+    from stad.apis.detect import ProposalOptions
+    from stad.tasks.propose import _cache_signature
+    det_ckpt, _, out, _ = export
+    copy = tmp_path / 'export'
+    shutil.copytree(out, copy)
+    opts = ProposalOptions(backend='onnxruntime', onnx_dir=str(copy))
+    before = _cache_signature(det_ckpt, opts)
+    assert _cache_signature(det_ckpt, opts) == before
+    with open(copy / 'detector_roi_head.onnx', 'ab') as f:
+        f.write(b'\0')  # another export: another file
+    assert _cache_signature(det_ckpt, opts) != before
