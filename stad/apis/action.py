@@ -120,7 +120,8 @@ def _split_pipeline(cfg) -> tuple[dict, list]:
 def load_action_model(config: str | Any, checkpoint: str | None = None, *,
                       device: str = 'cpu', cfg_options: Mapping | None = None,
                       flip_test: bool | None = None, backend: str = 'torch',
-                      onnx_dir: str | None = None, precision: str = 'f32') -> ActionModel:
+                      onnx_dir: str | None = None, precision: str = 'f32',
+                      threads: int | None = None) -> ActionModel:
     """Build the action model of an mmaction2 config and load its weights.
 
     Args:
@@ -137,6 +138,7 @@ def load_action_model(config: str | Any, checkpoint: str | None = None, *,
             ``checkpoint`` is not read (the ONNX file has the weights, the export the
             class names).
         precision: OpenVINO's inference precision, ``'f32'`` or ``'bf16'``.
+        threads: the runtime session's threads (default: the runtime's, every core).
 
     Raises:
         StadError: missing config/checkpoint, a checkpoint that is unreadable, unsafe or
@@ -147,7 +149,8 @@ def load_action_model(config: str | Any, checkpoint: str | None = None, *,
     check_backend(backend, precision)
     if backend != 'torch':
         return _runtime_action_model(config, onnx_dir, backend, precision=precision,
-                                     cfg_options=cfg_options, flip_test=flip_test)
+                                     cfg_options=cfg_options, flip_test=flip_test,
+                                     threads=threads)
     import torch
     from mmengine.registry import DefaultScope
     if config is None:
@@ -213,15 +216,14 @@ def _flip_test(cfg, flip_test: bool | None) -> bool:
 
 
 def _runtime_action_model(config, onnx_dir: str | None, backend: str, *, precision: str,
-                          cfg_options: Mapping | None, flip_test: bool | None) -> ActionModel:
+                          cfg_options: Mapping | None, flip_test: bool | None,
+                          threads: int | None) -> ActionModel:
     """:func:`load_action_model` on a runtime backend: the export's graph, numpy clips."""
     from stad.apis.clip_numpy import ClipPrep
-    from stad.apis.runtime import action_runtime, export_configs, read_manifest
-    if onnx_dir is None:
-        raise StadError(f'backend {backend} runs the files of `stad export onnx`: '
-                        'give their folder (--onnx-dir)')
+    from stad.apis.runtime import action_runtime, export_configs, read_manifest, require_onnx_dir
+    require_onnx_dir(backend, onnx_dir)
     meta = read_manifest(onnx_dir)['action']
-    cfg = export_configs(onnx_dir)[1] if config is None else _config(config)
+    cfg = export_configs(onnx_dir, ['action_config'])[0] if config is None else _config(config)
     if cfg_options:
         cfg.merge_from_dict(dict(cfg_options))
     prep = ClipPrep.from_config(cfg)
@@ -230,7 +232,8 @@ def _runtime_action_model(config, onnx_dir: str | None, backend: str, *, precisi
         transforms=(), num_classes=int(meta['num_classes']),
         class_names=tuple(meta['labels']), person_det_score_thr=_person_det_score_thr(cfg),
         flip_test=_flip_test(cfg, flip_test),
-        runtime=action_runtime(onnx_dir, backend, precision=precision), prep=prep)
+        runtime=action_runtime(onnx_dir, backend, precision=precision, threads=threads),
+        prep=prep)
 
 
 def clip_indices(keyframe: int, num_frames: int, *, clip_len: int,
@@ -325,16 +328,21 @@ def prepare_batch(am: ActionModel, frames, keyframes: Sequence[int],
             dict(inputs=[p['inputs'] for p in packed],
                  data_samples=[p['data_samples'] for p in packed]), training=False)
     samples = data['data_samples']
-    rois = bbox2roi([d.proposals.bboxes for d in samples])
-    # a box under 1 px wide or high (a detector box clipped to the frame's edge, e.g.
-    # x 319.95..320) widened to 1 px about its centre: in bf16 its corners round to one
-    # value and RoIAlign divides by its zero size (NaN scores on OpenVINO bf16)
+    rois = widen_small_rois(bbox2roi([d.proposals.bboxes for d in samples]))
+    return data['inputs'], rois, [d.metainfo for d in samples]
+
+
+def widen_small_rois(rois):
+    """RoIs ``(K, 5)`` (numpy or torch, changed in place and returned) under 1 px wide or
+    high widened to 1 px about their centre: a detector box clipped to the frame's edge
+    (e.g. x 319.95..320) has corners that round to one value in bf16, and RoIAlign
+    divides by its zero size (NaN scores on OpenVINO bf16)."""
     for lo, hi in ((1, 3), (2, 4)):
         short = (rois[:, hi] - rois[:, lo]) < 1
         if short.any():
             mid = (rois[short, hi] + rois[short, lo]) / 2
             rois[short, lo], rois[short, hi] = mid - 0.5, mid + 0.5
-    return data['inputs'], rois, [d.metainfo for d in samples]
+    return rois
 
 
 def predict_keyframes(am: ActionModel, frames, keyframes: Sequence[int],

@@ -35,11 +35,11 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
-from stad.apis.action import _num_frames, _pixel_boxes, _split_pipeline, _take, clip_indices
+from stad.apis.action import _num_frames, _pixel_boxes, _split_pipeline, _take, clip_indices, widen_small_rois
 from stad.errors import StadError
 
-# mmcv.image.geometric.cv2_interp_codes
-_INTERPOLATION = {
+#: mmcv's ``imresize`` interpolation names -> cv2 flags (mmcv.image.geometric.cv2_interp_codes)
+INTERPOLATION = {
     'nearest': cv2.INTER_NEAREST,
     'bilinear': cv2.INTER_LINEAR,
     'bicubic': cv2.INTER_CUBIC,
@@ -48,7 +48,7 @@ _INTERPOLATION = {
 }
 _PREPROCESSORS = {('mmaction', 'ActionDataPreprocessor'),
                   ('stad', 'ChannelsLastActionDataPreprocessor')}
-_PREPROCESSOR_KEYS = {'type', 'mean', 'std', 'to_rgb', 'bgr_to_rgb', 'to_float32',
+_PREPROCESSOR_KEYS = {'type', 'mean', 'std', 'to_rgb', 'to_float32',
                       'blending', 'format_shape'}
 
 
@@ -90,9 +90,9 @@ def _parse_resize(step: dict, where: str) -> _Resize:
     scale = step.get('scale')
     keep_ratio = bool(step.get('keep_ratio', True))
     interpolation = step.get('interpolation', 'bilinear')
-    if interpolation not in _INTERPOLATION:
+    if interpolation not in INTERPOLATION:
         raise StadError(f'{where}: interpolation {interpolation!r} is not one of '
-                        f'{sorted(_INTERPOLATION)}')
+                        f'{sorted(INTERPOLATION)}')
     # mmaction2's Resize.__init__: a float or a tuple; a -1 edge becomes unbounded
     if isinstance(scale, float) and not isinstance(scale, bool):
         if scale <= 0:
@@ -111,7 +111,7 @@ def _parse_resize(step: dict, where: str) -> _Resize:
         raise StadError(f'{where}: scale must be a float or a tuple of two ints, got '
                         f'{scale!r}')
     return _Resize(scale=scale, keep_ratio=keep_ratio,
-                   interpolation=_INTERPOLATION[interpolation])
+                   interpolation=INTERPOLATION[interpolation])
 
 
 @dataclass(frozen=True)
@@ -247,13 +247,7 @@ class ClipPrep:
             for f in factors:  # Resize._box_resize
                 px = px * np.concatenate([f, f])
             rois.append(np.concatenate([np.full((len(px), 1), c, dtype=px.dtype), px], 1))
-        rois = np.concatenate(rois, 0)
-        for lo, hi in ((1, 3), (2, 4)):  # prepare_batch's widening of boxes under 1 px
-            short = (rois[:, hi] - rois[:, lo]) < 1
-            if short.any():
-                mid = (rois[short, hi] + rois[short, lo]) / 2
-                rois[short, lo], rois[short, hi] = mid - 0.5, mid + 0.5
-        return inputs, rois
+        return inputs, widen_small_rois(np.concatenate(rois, 0))
 
     def _frame(self, img: np.ndarray, sizes: list) -> np.ndarray:
         """One decoded ``(H, W, 3)`` frame resized and normalised: ``(3, H', W')``."""
@@ -302,7 +296,7 @@ def _preprocessor(cfg, name: str, scope: str) -> tuple:
     if mean is None:
         if not pre.get('to_float32', True):
             raise StadError(f'{where}: to_float32=False is not supported without torch')
-        return None, None, bool(pre.get('to_rgb') or pre.get('bgr_to_rgb'))
+        return None, None, bool(pre.get('to_rgb'))
     if std is None:
         raise StadError(f'{where}: mean without std')
     mean = np.asarray(mean, dtype=np.float32).reshape(-1, 1, 1)
@@ -310,4 +304,4 @@ def _preprocessor(cfg, name: str, scope: str) -> tuple:
     if len(mean) not in (1, 3) or len(std) not in (1, 3):
         raise StadError(f'{where}: mean and std need 1 or 3 values (got {len(mean)} and '
                         f'{len(std)})')
-    return mean, std, bool(pre.get('to_rgb') or pre.get('bgr_to_rgb'))
+    return mean, std, bool(pre.get('to_rgb'))

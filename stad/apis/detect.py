@@ -30,8 +30,8 @@ class ProposalOptions:
         max_per_frame: keep at most this many boxes per frame (highest scores).
         stride: run on frames 1, 1 + stride, 1 + 2 * stride, ... (1: every frame).
         batch_size: frames per ``model.test_step`` call (speed only, not results).
-        backend: ``'torch'``, ``'onnxruntime'`` or ``'openvino'`` (the latter two run the
-            ``stad export onnx`` files in ``onnx_dir``: :mod:`stad.apis.runtime`).
+        backend: ``'torch'``, or ``'auto'``, ``'onnxruntime'``, ``'openvino'``, which run
+            the ``stad export onnx`` files in ``onnx_dir`` (:func:`make_detector`).
         onnx_dir: the export folder for a backend other than torch.
         precision: OpenVINO's ``'f32'`` or ``'bf16'``.
     """
@@ -147,13 +147,10 @@ def detections_to_array(pred_instances, *, label: int, score_thr: float,
     Keeps boxes of class ``label`` with score >= ``score_thr``, the ``max_per_frame``
     best, sorted by decreasing score.
     """
-    bboxes = to_numpy(pred_instances.bboxes)
-    scores = to_numpy(pred_instances.scores)
-    labels = to_numpy(pred_instances.labels)
-    keep = (labels == label) & (scores >= score_thr)
-    bboxes, scores = bboxes[keep], scores[keep]
-    order = np.argsort(-scores, kind='stable')[:max_per_frame]
-    return np.concatenate([bboxes[order], scores[order, None]], axis=1).astype(np.float32)
+    from stad.apis.detect_numpy import person_rows
+    return person_rows(to_numpy(pred_instances.bboxes), to_numpy(pred_instances.scores),
+                       to_numpy(pred_instances.labels), label=label, score_thr=score_thr,
+                       max_per_frame=max_per_frame)
 
 
 class FrameDetector:
@@ -198,24 +195,23 @@ class FrameDetector:
 
 def make_detector(config: str | None, checkpoint: str | None, *, score_thr: float,
                   max_per_frame: int, backend: str = 'torch', onnx_dir: str | None = None,
-                  precision: str = 'f32', device: str = 'cpu'):
+                  precision: str = 'f32', device: str = 'cpu', threads: int | None = None):
     """The person detector of ``backend``: a :class:`FrameDetector` over the mmdet model
     of ``config`` + ``checkpoint`` (``'torch'``), or a
     :class:`stad.apis.detect_numpy.RuntimeDetector` over the ``stad export onnx`` folder
     ``onnx_dir`` (``'auto'``, ``'onnxruntime'``, ``'openvino'``: no torch, no mmdet; the
     checkpoint is not read, ``config``, if given, replaces the export's copy for the pre-
-    and post-processing)."""
+    and post-processing; ``threads``: each runtime session's)."""
     from stad.apis.runtime import check_backend
     check_backend(backend, precision)
     if backend == 'torch':
         return FrameDetector(load_detector(config, checkpoint, device=device),
                              score_thr=score_thr, max_per_frame=max_per_frame)
-    if onnx_dir is None:
-        raise StadError(f'backend {backend} runs the files of `stad export onnx`: give '
-                        'their folder (--onnx-dir)')
     from stad.apis.detect_numpy import RuntimeDetector
-    return RuntimeDetector(onnx_dir, backend, score_thr=score_thr,
-                           max_per_frame=max_per_frame, config=config, precision=precision)
+    from stad.apis.runtime import require_onnx_dir
+    return RuntimeDetector(require_onnx_dir(backend, onnx_dir), backend, score_thr=score_thr,
+                           max_per_frame=max_per_frame, config=config, precision=precision,
+                           threads=threads)
 
 
 def detect_video(detector, path: str, video: str, *, stride: int = 1,

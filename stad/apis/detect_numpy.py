@@ -32,7 +32,6 @@ kept aside.
 from __future__ import annotations
 
 import functools
-import os
 from typing import Sequence
 
 import numpy as np
@@ -41,9 +40,6 @@ from stad.errors import StadError
 
 # ------------------------------------------------------------------------ box maths
 
-#: mmcv's ``imresize`` interpolation names -> cv2 flags
-_INTERPOLATION = {'nearest': 'INTER_NEAREST', 'bilinear': 'INTER_LINEAR',
-                  'bicubic': 'INTER_CUBIC', 'area': 'INTER_AREA', 'lanczos': 'INTER_LANCZOS4'}
 
 def _pair(v) -> tuple:
     return (v, v) if isinstance(v, (int, float)) else tuple(v)
@@ -191,7 +187,80 @@ def _nms_cfg(cfg: dict, where: str) -> float:
         raise StadError(f'{where}: NMS type {kind!r} (class_agnostic '
                         f'{nms_cfg.get("class_agnostic", False)}): the runtime detector '
                         "ports mmcv's plain per-class 'nms' only (use --backend torch)")
-    return float(nms_cfg['iou_threshold'])
+    return float(_field(nms_cfg, 'iou_threshold', where, 'nms'))
+
+
+def person_rows(boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray, *, label: int,
+                score_thr: float, max_per_frame: int) -> np.ndarray:
+    """One frame's detections -> float32 ``(N, 5)`` x1, y1, x2, y2, score: the boxes of
+    class ``label`` scoring >= ``score_thr``, the ``max_per_frame`` best, by decreasing
+    score (ties in input order)."""
+    keep = (labels == label) & (scores >= score_thr)
+    boxes, scores = boxes[keep], scores[keep]
+    order = np.argsort(-scores, kind='stable')[:max_per_frame]
+    return np.concatenate([boxes[order], scores[order, None]], axis=1).astype(np.float32)
+
+
+def _kind(step) -> str:
+    return str((step or {}).get('type', '')).split('.')[-1]
+
+
+def _require_type(part, kinds: tuple, what: str, where: str) -> None:
+    if _kind(part) and _kind(part) not in kinds:
+        raise StadError(f'{where}: {what} type {_kind(part)!r}: the runtime detector ports '
+                        f'{" / ".join(kinds)} only (use --backend torch)')
+
+
+def _field(part, key: str, where: str, what: str):
+    if not isinstance(part, dict) or key not in part:
+        raise StadError(f'{where}: {what} has no {key!r}')
+    return part[key]
+
+
+#: test pipeline steps the runtime detector runs or may skip (image loading, annotations,
+#: packing); any other step would change the input
+_PIPELINE_STEPS = ('LoadImageFromFile', 'LoadImageFromNDArray', 'LoadAnnotations',
+                   'Resize', 'PackDetInputs')
+
+
+def detector_settings(cfg, where: str) -> dict:
+    """The test-time input settings of an mmdet detector config, without mmdet: its test
+    pipeline's one ``Resize`` (``scale``, ``keep_ratio``, ``interpolation``), the data
+    preprocessor's ``mean``, ``std``, ``bgr_to_rgb``, ``pad_size_divisor`` and
+    ``model.test_cfg`` (what ``stad export onnx`` records and :class:`RuntimeDetector`
+    runs). A step or setting the port does not do (``Pad``, ``RandomResize``, a resize by
+    ``scale_factor``, ``pad_value``, ``rgb_to_bgr``, no ``mean``) is a one-line
+    :class:`StadError` naming ``where``."""
+    loader = cfg.get('test_dataloader') or cfg.get('val_dataloader') or {}
+    dataset = loader.get('dataset') or {}
+    while 'pipeline' not in dataset and ('dataset' in dataset or 'datasets' in dataset):
+        dataset = dataset.get('dataset') or dataset['datasets'][0]  # dataset wrappers
+    pipeline = dataset.get('pipeline') or cfg.get('test_pipeline')
+    if not pipeline:
+        raise StadError(f'{where}: no test_dataloader.dataset.pipeline')
+    for step in pipeline:
+        if _kind(step) not in _PIPELINE_STEPS:
+            raise StadError(f'{where}: test pipeline step {_kind(step)!r}: the runtime '
+                            f'detector runs {", ".join(_PIPELINE_STEPS)} only (use --backend '
+                            'torch)')
+    resize = [dict(t) for t in pipeline if _kind(t) == 'Resize']
+    if len(resize) != 1 or 'scale' not in resize[0]:
+        raise StadError(f'{where}: the runtime detector needs exactly one Resize with a '
+                        f'scale in the test pipeline, got {resize}')
+    model = cfg.get('model') or {}
+    pre = model.get('data_preprocessor') or {}
+    if pre.get('mean') is None or pre.get('std') is None or pre.get('rgb_to_bgr') or \
+            pre.get('pad_value', 0) != 0:
+        raise StadError(f'{where}: model.data_preprocessor {dict(pre)}: the runtime '
+                        'detector ports mean/std normalisation, bgr_to_rgb and zero '
+                        'padding only (use --backend torch)')
+    test_cfg = model.get('test_cfg')
+    return dict(resize=resize, mean=[float(x) for x in pre['mean']],
+                std=[float(x) for x in pre['std']],
+                bgr_to_rgb=bool(pre.get('bgr_to_rgb', False)),
+                pad_size_divisor=int(pre.get('pad_size_divisor', 1)),
+                test_cfg=test_cfg.to_dict() if hasattr(test_cfg, 'to_dict') else
+                dict(test_cfg or {}))
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
@@ -200,7 +269,8 @@ def _softmax(x: np.ndarray) -> np.ndarray:
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return np.float32(1) / (np.float32(1) + np.exp(-x))
+    with np.errstate(over='ignore'):  # exp(88+) -> inf -> 0, torch's value there
+        return np.float32(1) / (np.float32(1) + np.exp(-x))
 
 
 # -------------------------------------------------------------------------- detector
@@ -228,75 +298,88 @@ class RuntimeDetector:
     def __init__(self, onnx_dir: str, backend: str = 'auto', *, score_thr: float,
                  max_per_frame: int, config: str | None = None, precision: str = 'f32',
                  threads: int | None = None):
-        from stad.apis.runtime import FILES, Session, export_configs, graph_backend, read_manifest
+        from stad.apis.runtime import FILES, export_configs, graph_session, read_manifest
         from stad.io.config import read_config
         meta = read_manifest(onnx_dir)
         det = meta['detector']
         cfg = read_config(config, 'detector config') if config is not None \
-            else export_configs(onnx_dir)[0]
-        where = config or os.path.join(onnx_dir, 'stad_export.json')
+            else export_configs(onnx_dir, ['det_config'])[0]
+        where = config or cfg.filename
         self._setup(cfg, det, where)
         self.label = int(det.get('person_label', 0))
         self.score_thr = float(score_thr)
         self.max_per_frame = int(max_per_frame)
         self.backend = backend
 
-        def session(graph):
-            b, p = graph_backend(backend, graph, precision)
-            return Session(os.path.join(onnx_dir, FILES[graph]), b, precision=p,
-                           threads=threads)
-
-        self.features = session('det_features')
-        self.roi_head = session('det_roi')
+        self.features, self.roi_head = (
+            graph_session(onnx_dir, g, backend, precision=precision, threads=threads)
+            for g in ('det_features', 'det_roi'))
         if len(self.roi_head.inputs) != 2 * self.roi_levels:
             raise StadError(f'{onnx_dir}: {FILES["det_roi"]} takes one RoI input for all '
                             'levels (written by an older stad): rerun `stad export onnx`')
 
     def _setup(self, cfg, det: dict, where: str) -> None:
-        model = cfg['model']
+        """The port's settings from the detector config ``cfg`` (named ``where`` in
+        errors) and the graphs' facts from the manifest entry ``det``."""
+        model = cfg.get('model') or {}
         rpn, roi = model.get('rpn_head'), model.get('roi_head')
-        if not rpn or not roi or not roi.get('bbox_head'):
-            raise StadError(f'{where}: not a two-stage detector (rpn_head + roi_head): the '
-                            'runtime detector ports Faster R-CNN (use --backend torch)')
+        if not isinstance(rpn, dict) or not isinstance(roi, dict) or \
+                not isinstance(roi.get('bbox_head'), dict):
+            raise StadError(f'{where}: not a two-stage detector with one box head (rpn_head '
+                            '+ roi_head.bbox_head): the runtime detector ports Faster R-CNN '
+                            '(use --backend torch)')
+        _require_type(roi, ('StandardRoIHead',), 'roi_head', where)
+        extractor = roi.get('bbox_roi_extractor') or {}
+        _require_type(extractor, ('SingleRoIExtractor',), 'roi_head.bbox_roi_extractor', where)
         bbox = roi['bbox_head']
-        for what, coder in (('rpn_head', rpn.get('bbox_coder', {})),
-                            ('bbox_head', bbox.get('bbox_coder', {}))):
-            if str(coder.get('type', '')).split('.')[-1] != 'DeltaXYWHBBoxCoder' or \
-                    coder.get('add_ctr_clamp') or coder.get('clip_border') is False:
-                raise StadError(f'{where}: {what} box coder {coder.get("type")!r}: the '
-                                'runtime detector ports DeltaXYWHBBoxCoder (use --backend '
-                                'torch)')
-        gen = dict(rpn['anchor_generator'])
-        if str(gen.get('type', '')).split('.')[-1] != 'AnchorGenerator':
-            raise StadError(f'{where}: anchor generator {gen.get("type")!r}: the runtime '
-                            'detector ports AnchorGenerator (use --backend torch)')
-        if bbox.get('loss_cls', {}).get('use_sigmoid') or \
-                str(bbox.get('loss_cls', {}).get('type', '')).split('.')[-1] not in (
-                    'CrossEntropyLoss', 'FocalLoss', ''):
-            raise StadError(f'{where}: box head class loss {bbox.get("loss_cls")}: the '
-                            'runtime detector ports softmax class scores (use --backend '
-                            'torch)')
+        for what, coder in (('rpn_head.bbox_coder', rpn.get('bbox_coder') or {}),
+                            ('roi_head.bbox_head.bbox_coder', bbox.get('bbox_coder') or {})):
+            _require_type(coder, ('DeltaXYWHBBoxCoder',), what, where)
+            if coder.get('add_ctr_clamp') or coder.get('clip_border') is False:
+                raise StadError(f'{where}: {what} with add_ctr_clamp or without clip_border: '
+                                'not ported (use --backend torch)')
+        gen = dict(_field(rpn, 'anchor_generator', where, 'rpn_head'))
+        _require_type(gen, ('AnchorGenerator',), 'rpn_head.anchor_generator', where)
+        box_loss = bbox.get('loss_cls') or {}
+        if box_loss.get('use_sigmoid') or _kind(box_loss) not in ('CrossEntropyLoss', ''):
+            raise StadError(f'{where}: roi_head.bbox_head.loss_cls {dict(box_loss)}: the '
+                            'runtime detector ports softmax class scores (use --backend torch)')
         self.anchors, self.strides = base_anchors(gen)
-        self.rpn_sigmoid = bool(rpn.get('loss_cls', {}).get('use_sigmoid', True))
-        self.rpn_coder = rpn.get('bbox_coder', {})
-        self.box_coder = bbox.get('bbox_coder', {})
-        self.num_classes = int(bbox['num_classes'])
+        # mmdet's AnchorHead: sigmoid scores when loss_cls says use_sigmoid, and when there
+        # is no loss_cls (its default loss is sigmoid cross-entropy)
+        self.rpn_sigmoid = bool(rpn['loss_cls'].get('use_sigmoid', False)) \
+            if rpn.get('loss_cls') else True
+        self.rpn_coder = rpn.get('bbox_coder') or {}
+        self.box_coder = bbox.get('bbox_coder') or {}
+        self.num_classes = int(_field(bbox, 'num_classes', where, 'roi_head.bbox_head'))
         self.class_agnostic = bool(bbox.get('reg_class_agnostic', False))
-        test = det['test_cfg']
-        self.rpn_cfg, self.rcnn_cfg = dict(test['rpn']), dict(test['rcnn'])
-        self.rpn_iou = _nms_cfg(self.rpn_cfg, where + ' test_cfg.rpn')
-        self.rcnn_iou = _nms_cfg(self.rcnn_cfg, where + ' test_cfg.rcnn')
-        resize = det.get('resize') or []
-        if len(resize) != 1:
-            raise StadError(f'{where}: the test pipeline needs exactly one Resize step for '
-                            f'the runtime detector, got {len(resize)}')
-        self.resize = resize[0]
-        self.mean = np.asarray(det['mean'], np.float32)
-        self.std = np.asarray(det['std'], np.float32)
-        self.bgr_to_rgb = bool(det.get('bgr_to_rgb', False))
-        self.divisor = int(det.get('pad_size_divisor', 1))
-        self.levels, self.roi_levels = int(det['levels']), int(det['roi_levels'])
-        self.finest_scale = float(roi.get('bbox_roi_extractor', {}).get('finest_scale', 56))
+        self.finest_scale = float(extractor.get('finest_scale', 56))
+        settings = detector_settings(cfg, where)
+        test = settings['test_cfg']
+        self.rpn_cfg = dict(_field(test, 'rpn', where, 'model.test_cfg'))
+        self.rcnn_cfg = dict(_field(test, 'rcnn', where, 'model.test_cfg'))
+        self.rpn_iou = _nms_cfg(self.rpn_cfg, where + ' model.test_cfg.rpn')
+        self.rcnn_iou = _nms_cfg(self.rcnn_cfg, where + ' model.test_cfg.rcnn')
+        _field(self.rpn_cfg, 'max_per_img', where, 'model.test_cfg.rpn')
+        _field(self.rcnn_cfg, 'score_thr', where, 'model.test_cfg.rcnn')
+        self.where = where
+        self.resize = settings['resize'][0]
+        from stad.apis.clip_numpy import INTERPOLATION
+        flag = INTERPOLATION.get(str(self.resize.get('interpolation', 'bilinear')))
+        if flag is None:
+            raise StadError(f"{where}: test pipeline Resize interpolation "
+                            f"{self.resize['interpolation']!r} is not one of "
+                            f"{', '.join(INTERPOLATION)}")
+        self.interpolation = flag
+        self.mean = np.asarray(settings['mean'], np.float32)
+        self.std = np.asarray(settings['std'], np.float32)
+        self.bgr_to_rgb = settings['bgr_to_rgb']
+        self.divisor = settings['pad_size_divisor']
+        self.levels = int(_field(det, 'levels', where, 'the export manifest'))
+        self.roi_levels = int(_field(det, 'roi_levels', where, 'the export manifest'))
+        if len(self.anchors) != self.levels:
+            raise StadError(f'{where}: {len(self.anchors)} anchor levels for the export\'s '
+                            f'{self.levels} feature levels: not the exported detector')
 
     # -- pre-processing
     def _resize(self, img: np.ndarray) -> tuple[np.ndarray, tuple]:
@@ -312,11 +395,7 @@ class RuntimeDetector:
             size = (int(w * float(f) + 0.5), int(h * float(f) + 0.5))
         else:
             size = (int(scale[0]), int(scale[1]))
-        flag = _INTERPOLATION.get(str(self.resize.get('interpolation', 'bilinear')))
-        if flag is None:
-            raise StadError(f"detector Resize interpolation {self.resize['interpolation']!r} "
-                            f'is not one of {", ".join(_INTERPOLATION)}')
-        out = cv2.resize(img, size, interpolation=getattr(cv2, flag))
+        out = cv2.resize(img, size, interpolation=self.interpolation)
         return out, (size[0] / w, size[1] / h)
 
     def preprocess(self, frames: Sequence[np.ndarray]):
@@ -350,6 +429,13 @@ class RuntimeDetector:
         for lvl in range(self.levels):
             c, r = cls[lvl][i], reg[lvl][i]
             fh, fw = c.shape[-2:]
+            n_anchors = len(self.anchors[lvl])
+            if c.shape[0] != n_anchors * (1 if self.rpn_sigmoid else 2) or \
+                    r.shape[0] != 4 * n_anchors:
+                raise StadError(f'{self.where}: the RPN graph gives {c.shape[0]} class and '
+                                f'{r.shape[0]} box maps at level {lvl} for {n_anchors} '
+                                'anchors per cell: the config does not describe the '
+                                'exported detector')
             a = grid_anchors(self.anchors[lvl], self.strides[lvl], fh, fw)
             d = r.transpose(1, 2, 0).reshape(-1, 4)
             if self.rpn_sigmoid:
@@ -445,10 +531,6 @@ class RuntimeDetector:
         ``max_per_frame`` best by decreasing score."""
         if not len(frames):
             return []
-        out = []
-        for boxes, scores, labels in self.predict(frames):
-            keep = (labels == self.label) & (scores >= self.score_thr)
-            b, s = boxes[keep], scores[keep]
-            order = np.argsort(-s, kind='stable')[:self.max_per_frame]
-            out.append(np.concatenate([b[order], s[order, None]], axis=1).astype(np.float32))
-        return out
+        return [person_rows(boxes, scores, labels, label=self.label, score_thr=self.score_thr,
+                            max_per_frame=self.max_per_frame)
+                for boxes, scores, labels in self.predict(frames)]

@@ -1,6 +1,6 @@
 """The person detector and the action model outside PyTorch: ONNX export and the ONNX
-Runtime / OpenVINO backends behind :class:`stad.apis.detect.FrameDetector` and
-:func:`stad.apis.action.predict_keyframes`.
+Runtime / OpenVINO sessions behind :class:`stad.apis.detect_numpy.RuntimeDetector`
+(:func:`stad.apis.detect.make_detector`) and :func:`stad.apis.action.predict_keyframes`.
 
 What goes to ONNX (``stad export onnx``, :func:`export_onnx`), three files and a
 manifest in one folder:
@@ -42,7 +42,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -202,11 +202,10 @@ def _steps(pipeline, kind: str) -> list:
 
 
 def _metadata(det_model, am, detector) -> dict:
-    from mmdet.utils import get_test_pipeline_cfg
-
+    from stad.apis.detect_numpy import detector_settings
     from stad.version import __version__
     cfg = det_model.cfg
-    pre = cfg.model.data_preprocessor
+    settings = detector_settings(cfg, getattr(cfg, 'filename', None) or 'detector config')
     apre = am.cfg.model.data_preprocessor
     action_pipeline = am.cfg.test_dataloader.dataset.pipeline
     labels = list(am.class_names or [str(i) for i in range(am.num_classes)])
@@ -217,18 +216,17 @@ def _metadata(det_model, am, detector) -> dict:
             'files': [FILES['det_features'], FILES['det_roi']],
             'classes': list(det_model.dataset_meta.get('classes', ())),
             'person_label': int(detector.label),
-            'input': 'float32 (B, 3, H, W): BGR frame -> Resize below -> RGB, '
-                     '(x - mean) / std, zero-padded to a multiple of pad_size_divisor',
-            'resize': _steps(get_test_pipeline_cfg(cfg.copy()), 'Resize'),
-            'mean': list(pre.mean), 'std': list(pre.std),
-            'bgr_to_rgb': bool(pre.get('bgr_to_rgb', False)),
-            'pad_size_divisor': int(pre.get('pad_size_divisor', 1)),
+            'input': 'float32 (B, 3, H, W): BGR frame -> Resize below -> '
+                     + ('RGB, ' if settings['bgr_to_rgb'] else '')
+                     + '(x - mean) / std, zero-padded to a multiple of pad_size_divisor',
+            **{k: settings[k] for k in ('resize', 'mean', 'std', 'bgr_to_rgb',
+                                        'pad_size_divisor')},
             'outputs': f'{FILES["det_features"]}: FPN features per level, RPN class maps '
                        f'per level, RPN box maps per level; {FILES["det_roi"]}: (the RoI '
                        'levels\' features, then per level its rois (K_l, 5) [image, x1, '
                        'y1, x2, y2] input px, mmdet\'s level rule) -> '
                        'class scores, box deltas, rows in level order',
-            'test_cfg': json.loads(json.dumps(cfg.model.test_cfg.to_dict())),
+            'test_cfg': json.loads(json.dumps(settings['test_cfg'])),
         },
         'action': {
             'file': FILES['action'], 'labels': labels, 'num_classes': am.num_classes,
@@ -295,6 +293,10 @@ def export_onnx(detector, am, out_dir: str, *, video: str | None = None,
         use_torchvision_roi_align(m)
     DetFeatures, DetRoIHead, ActionNet = _wrappers()
     frames, where = _sample_frames(video, max(am.clip_window, 2))
+    if len(frames) < am.clip_window:  # before any file is written
+        raise StadError(f'{where}: {len(frames)} frames, fewer than the action model\'s '
+                        f'clip window of {am.clip_window}: give a longer --video for the '
+                        'parity check')
     inputs, samples = _det_inputs(detector, frames[:2])
     features = DetFeatures(det_model).eval()
     with torch.no_grad():
@@ -439,29 +441,49 @@ def read_manifest(onnx_dir: str) -> dict:
     return meta
 
 
-def export_configs(onnx_dir: str) -> tuple[Any, Any]:
-    """The detector and action configs recorded by the export (mmengine ``Config``s).
+def export_configs(onnx_dir: str, keys: Sequence[str] = ('det_config', 'action_config')
+                   ) -> tuple:
+    """The configs recorded by the export (mmengine ``Config``s), the detector's and the
+    action model's by default; their ``filename`` names the manifest and key, for
+    messages (mmengine's own would be a deleted temp file).
 
     They are Python config text that mmengine runs to build them, as it runs any config
     given with ``--config``: an export folder is trusted as a config file is (the ONNX
     files and the JSON manifest themselves hold no code)."""
     from mmengine.config import Config
     meta = read_manifest(onnx_dir)
+    path = os.path.join(onnx_dir, MANIFEST)
     out = []
-    for key in ('det_config', 'action_config'):
+    for key in keys:
         try:
-            out.append(Config.fromstring(meta[key], file_format='.py'))
+            cfg = Config.fromstring(meta[key], file_format='.py')
         except Exception as e:
-            raise StadError(f'{os.path.join(onnx_dir, MANIFEST)}: bad {key} ({e})') from e
+            raise StadError(f'{path}: bad {key} ({e})') from e
+        out.append(Config(cfg.to_dict(), cfg_text=meta[key], filename=f'{path} ({key})'))
     return tuple(out)
+
+
+def require_onnx_dir(backend: str, onnx_dir: str | None) -> str:
+    """``onnx_dir``, or a one-line :class:`StadError` when a runtime ``backend`` has none."""
+    if onnx_dir is None:
+        raise StadError(f'backend {backend} runs the files of `stad export onnx`: give '
+                        'their folder (--onnx-dir)')
+    return onnx_dir
+
+
+def graph_session(onnx_dir: str, graph: str, backend: str, *, precision: str = 'f32',
+                  threads: int | None = None) -> Session:
+    """The export's ``graph`` (a key of :data:`FILES`) on ``backend`` (``'auto'``:
+    :data:`FASTEST`'s)."""
+    b, p = graph_backend(backend, graph, precision)
+    return Session(os.path.join(onnx_dir, FILES[graph]), b, precision=p, threads=threads)
 
 
 def action_runtime(onnx_dir: str, backend: str, *, precision: str = 'f32',
                    threads: int | None = None) -> Session:
     """The action model's graph on ``backend`` (``'auto'``: :data:`FASTEST`'s)."""
     read_manifest(onnx_dir)
-    b, p = graph_backend(backend, 'action', precision)
-    return Session(os.path.join(onnx_dir, FILES['action']), b, precision=p, threads=threads)
+    return graph_session(onnx_dir, 'action', backend, precision=precision, threads=threads)
 
 
 # --------------------------------------------------------------------------- parity

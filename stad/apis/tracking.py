@@ -298,12 +298,11 @@ def make_tracker(kind: str = 'bytetrack', *, buffer: int = DEFAULT_BUFFER,
     return PersonTracker(kind, _MmdetEngine(mm), engine)
 
 
-def engine_for(kind: str, detector) -> str:
-    """The tracker engine beside ``detector``: the numpy ByteTrack (the same IDs as
-    mmdet's, :mod:`stad.apis.bytetrack_numpy`) when the detector runs without torch
-    (``detector.torch_free``: :class:`stad.apis.detect_numpy.RuntimeDetector`), so the
-    run imports neither torch nor mmdet; mmdet's own otherwise (and for OC-SORT)."""
-    torch_free = bool(getattr(detector, 'torch_free', False))
+def engine_for(kind: str, torch_free: bool) -> str:
+    """The tracker engine of a run: the numpy ByteTrack (the same IDs as mmdet's,
+    :mod:`stad.apis.bytetrack_numpy`) when the run is ``torch_free`` (a runtime backend:
+    :class:`stad.apis.detect_numpy.RuntimeDetector`), so that it imports neither torch
+    nor mmdet; mmdet's own otherwise (and for OC-SORT)."""
     return 'numpy' if torch_free and kind in ENGINE_KINDS['numpy'] else 'mmdet'
 
 

@@ -208,7 +208,7 @@ def predict_video(source: VideoFrames, detector: Any, action_model: Any, *,
 
     Args:
         source: the video (:class:`VideoFrames`), read once in order.
-        detector: a :class:`stad.apis.detect.FrameDetector` (BGR frames in, ``(N, 5)``
+        detector: what :func:`stad.apis.detect.make_detector` returns (BGR frames in, ``(N, 5)``
             pixel boxes + score out, best first); its score threshold is used. The
             frames it gets are read-only (the same arrays build the action clips).
         action_model: a :class:`stad.apis.action.ActionModel`.
@@ -246,7 +246,8 @@ def predict_video(source: VideoFrames, detector: Any, action_model: Any, *,
     limit = np.array([source.width, source.height] * 2, dtype=np.float32)
     tracker = make_tracker(options.tracker, buffer=options.track_buffer,
                            init_thr=options.track_init_thr,
-                           engine=engine_for(options.tracker, detector))
+                           engine=engine_for(options.tracker,
+                                             getattr(detector, 'torch_free', False)))
     video = os.path.basename(source.path)
     kept: dict[int, np.ndarray] = {}  # decoded BGR frames still needed
     clips = _KeptFrames(source, kept)

@@ -354,7 +354,8 @@ def predict_videos(folder: str, out: str, *, det_config: str | None = None,
             cfg_options: as for :func:`stad.tasks.demo.run_demo`.
         backend, onnx_dir, precision: as for :func:`stad.tasks.demo.load_models` (the
             configs and checkpoints are optional on a backend other than torch).
-        threads: torch threads of this process; default :func:`default_threads`.
+        threads: torch threads of this process (and, under torchrun, each runtime
+            session's); default :func:`default_threads`.
         progress: a line per video (stderr) with counts and ETA, prefixed with the rank
             when there are several.
 
@@ -380,6 +381,9 @@ def predict_videos(folder: str, out: str, *, det_config: str | None = None,
     rank, world = init_distributed()
     try:
         import torch
+        # a runtime's sessions get this process's share of the cores too, when asked or
+        # shared with other ranks (alone, the runtimes' own default: every core)
+        session_threads = threads or (default_threads(world) if world > 1 else None)
         torch.set_num_threads(threads or default_threads(world))
         if device == 'cuda' and world > 1:
             device = f'cuda:{os.environ.get("LOCAL_RANK", rank)}'
@@ -399,7 +403,8 @@ def predict_videos(folder: str, out: str, *, det_config: str | None = None,
             detector, am = load_models(det_config, det_checkpoint, config, checkpoint,
                                        options=options, device=device,
                                        cfg_options=cfg_options, backend=backend,
-                                       onnx_dir=onnx_dir, precision=precision)
+                                       onnx_dir=onnx_dir, precision=precision,
+                                       threads=session_threads)
             labels = model_labels(am, labels, label_map)
             t_start = time.monotonic()
             for i, video in enumerate(todo, 1):

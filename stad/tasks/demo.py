@@ -74,7 +74,8 @@ def load_models(det_config: str, det_checkpoint: str, config: str, checkpoint: s
                 options: DemoOptions = DemoOptions(), device: str = 'cpu',
                 cfg_options: Mapping | None = None, backend: str = 'torch',
                 onnx_dir: str | None = None, precision: str = 'f32',
-                num_frames: int | None = None, video: str = 'video'):
+                num_frames: int | None = None, video: str = 'video',
+                threads: int | None = None):
     """The demo's two models: ``(detector, ActionModel)``, on ``backend``
     (:func:`stad.apis.detect.make_detector`).
 
@@ -83,17 +84,20 @@ def load_models(det_config: str, det_checkpoint: str, config: str, checkpoint: s
     ``'onnxruntime'`` or ``'openvino'`` (both run the files ``stad export onnx`` wrote
     to ``onnx_dir``; :mod:`stad.apis.runtime`); the configs and checkpoints may then be
     ``None`` (the export has the configs, the ONNX files the weights). ``precision``:
-    OpenVINO's ``'f32'`` or ``'bf16'``.
+    OpenVINO's ``'f32'`` or ``'bf16'``. ``threads``: each runtime session's threads
+    (default: the runtimes' own, every core).
     """
     from stad.apis.runtime import check_backend
     check_backend(backend, precision)
     am = load_action_model(config, checkpoint, device=device, cfg_options=cfg_options,
-                           backend=backend, onnx_dir=onnx_dir, precision=precision)
+                           backend=backend, onnx_dir=onnx_dir, precision=precision,
+                           threads=threads)
     if num_frames is not None:
         am.check_length(num_frames, video)
     detector = make_detector(det_config, det_checkpoint, score_thr=options.det_score_thr,
                              max_per_frame=options.max_persons, backend=backend,
-                             onnx_dir=onnx_dir, precision=precision, device=device)
+                             onnx_dir=onnx_dir, precision=precision, device=device,
+                             threads=threads)
     if options.det_cat_id is not None:
         detector.label = int(options.det_cat_id)
     return detector, am

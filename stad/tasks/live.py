@@ -656,7 +656,9 @@ class _Pipeline:
         self.detector([blank])
         self.tracker = make_tracker(self.o.tracker, buffer=self.o.track_buffer,
                                     init_thr=self.o.track_init_thr,
-                                    engine=engine_for(self.o.tracker, self.detector))
+                                    engine=engine_for(
+                                        self.o.tracker, getattr(self.detector, 'torch_free',
+                                                                False)))
         self.tracker.update(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), 0)
         n = self.am.clip_window
         predict_keyframes(self.am, _ClipFrames({i: blank for i in range(n)}, 0, n),
@@ -786,7 +788,7 @@ def run_live(source_spec: str | LiveSource, out: str, *, det_config: str | None 
         progress: a progress line of the frames written.
         stage_delay: test hook, ``{'read' | 'detect' | 'action' | 'write': seconds}``
             slept by that stage after each call (a slow stage on demand).
-        models: ``(FrameDetector, ActionModel)`` already loaded (tests); the config and
+        models: ``(detector, ActionModel)`` already loaded (tests); the config and
             checkpoint arguments are then not used.
 
     Returns:

@@ -74,7 +74,7 @@ def _read_cache(path: str, signature: str) -> dict | None:
 
 
 def _track_proposals(results: Mapping[str, Mapping], videos: Sequence[str],
-                     stride: int, tracker: str) -> dict[str, np.ndarray]:
+                     stride: int, tracker: str, engine: str = 'mmdet') -> dict[str, np.ndarray]:
     """Person track ids of every proposal box (:func:`stad.apis.tracking.track_frames`,
     one step per frame that was run): ``{img_key: (N,) int64}``, rows in the proposal
     arrays' order, 0 where no track follows a box."""
@@ -88,7 +88,7 @@ def _track_proposals(results: Mapping[str, Mapping], videos: Sequence[str],
         last = max(frame for _, frame in dets)
         frames = list(range(1, last + 1, stride))
         empty = np.zeros((0, 5), np.float32)
-        ids = track_frames([dets.get((v, f), empty) for f in frames], tracker)
+        ids = track_frames([dets.get((v, f), empty) for f in frames], tracker, engine=engine)
         out.update({img_key(v, f): i for f, i in zip(frames, ids) if len(i)})
     return out
 
@@ -187,7 +187,9 @@ def propose(config: str, checkpoint: str, root: str, *, work_dir: str,
         per_split = detections_to_proposals(detections, gt, sizes=sizes)
     else:
         per_split = {ALL_SPLIT: to_proposals(detections, sizes)}
-    tracks = _track_proposals(results, videos, options.stride, tracker)
+    from stad.apis.tracking import engine_for
+    tracks = _track_proposals(results, videos, options.stride, tracker,
+                              engine_for(tracker, options.backend != 'torch'))
     files, by_split_props = {}, {}
     for split in by_split:
         path = layout.proposals(split)

@@ -32,20 +32,13 @@ def model():
 
 
 def _runtime_side(cfg):
-    """A RuntimeDetector's numpy half (no sessions) for ``cfg``, with the manifest entries
-    the export would write."""
+    """A RuntimeDetector's numpy half (no sessions) for ``cfg``, with the graph facts the
+    export's manifest would give."""
     m = cfg['model']
-    pipeline = cfg['test_dataloader']['dataset']['pipeline']
-    meta = dict(test_cfg=m['test_cfg'], mean=m['data_preprocessor']['mean'],
-                std=m['data_preprocessor']['std'],
-                bgr_to_rgb=m['data_preprocessor'].get('bgr_to_rgb', False),
-                pad_size_divisor=m['data_preprocessor'].get('pad_size_divisor', 1),
-                resize=[dict(t) for t in pipeline if t['type'] == 'Resize'],
-                levels=5, roi_levels=4)
+    meta = dict(levels=len(m['rpn_head']['anchor_generator']['strides']),
+                roi_levels=len(m['roi_head']['bbox_roi_extractor']['featmap_strides']))
     rt = dn.RuntimeDetector.__new__(dn.RuntimeDetector)
     rt._setup(cfg, meta, 'test config')
-    rt.levels = len(rt.anchors)
-    rt.roi_levels = len(m['roi_head']['bbox_roi_extractor']['featmap_strides'])
     return rt
 
 
@@ -177,16 +170,38 @@ def test_post_processing_is_mmdets(model):
 def test_unsupported_detectors_are_refused(model):
     cfg = copy.deepcopy(model.model.cfg)
     cfg.model.rpn_head.anchor_generator.type = 'SSDAnchorGenerator'
-    with pytest.raises(StadError, match='anchor generator .*SSDAnchorGenerator.*--backend torch'):
+    with pytest.raises(StadError, match='anchor_generator type .SSDAnchorGenerator.*--backend torch'):
         _runtime_side(cfg)
     cfg = copy.deepcopy(model.model.cfg)
     cfg.model.test_cfg.rcnn.nms = dict(type='soft_nms', iou_threshold=0.5)
     with pytest.raises(StadError, match="NMS type 'soft_nms'"):
         _runtime_side(cfg)
     cfg = copy.deepcopy(model.model.cfg)
-    del cfg.model['rpn_head']
-    with pytest.raises(StadError, match='not a two-stage detector'):
+    cfg.model.roi_head.bbox_head = [cfg.model.roi_head.bbox_head] * 3  # Cascade R-CNN
+    with pytest.raises(StadError, match='not a two-stage detector with one box head'):
         _runtime_side(cfg)
+    for change, match in (
+            (lambda c: c.test_dataloader.dataset.pipeline.insert(
+                2, dict(type='Pad', size_divisor=64)), "test pipeline step 'Pad'"),
+            (lambda c: c.model.data_preprocessor.update(pad_value=114),
+             'model.data_preprocessor .*zero padding only'),
+            (lambda c: c.model.test_cfg.rpn.pop('max_per_img'),
+             "model.test_cfg.rpn has no 'max_per_img'")):
+        cfg = copy.deepcopy(model.model.cfg)
+        change(cfg)
+        with pytest.raises(StadError, match=f'^test config: {match}'):
+            _runtime_side(cfg)
+
+
+def test_rpn_score_kind_follows_mmdet(model):
+    """mmdet's AnchorHead: sigmoid scores unless loss_cls is given without
+    use_sigmoid (then softmax over 2 channels per anchor)."""
+    cfg = copy.deepcopy(model.model.cfg)
+    assert _runtime_side(cfg).rpn_sigmoid is True  # the synthetic config: use_sigmoid
+    cfg.model.rpn_head.loss_cls = dict(type='CrossEntropyLoss', loss_weight=1.0)
+    assert _runtime_side(cfg).rpn_sigmoid is False
+    del cfg.model.rpn_head['loss_cls']
+    assert _runtime_side(cfg).rpn_sigmoid is True
 
 
 def test_top_k_is_a_stable_sort_cut():

@@ -191,3 +191,18 @@ def test_proposal_cache_follows_the_export(export, tmp_path):
     with open(copy / 'detector_roi_head.onnx', 'ab') as f:
         f.write(b'\0')  # another export: another file
     assert _cache_signature(det_ckpt, opts) != before
+
+
+def test_a_parity_video_shorter_than_a_clip_is_refused(export, tmp_path):
+    from stad.data.synth import VideoPlan, render_video, write_video
+    from stad.tasks.export_onnx import run_export_onnx
+    det_ckpt, act_ckpt, _, _ = export
+    frames, _ = render_video(VideoPlan('gym', 3, 96, 72, 6, (0,)))
+    video = str(tmp_path / 'short.mp4')
+    write_video(video, frames, 10.0)
+    out = tmp_path / 'export'
+    with pytest.raises(StadError, match=r'short.mp4: 6 frames, fewer than .* clip window of 13'):
+        run_export_onnx(str(out), det_config=DET_CONFIG, det_checkpoint=det_ckpt,
+                        config=ACTION_CONFIG, checkpoint=act_ckpt, video=video,
+                        log=lambda *a: None)
+    assert not out.exists()
