@@ -220,10 +220,12 @@ def _runtime_action_model(config, onnx_dir: str | None, backend: str, *, precisi
                           threads: int | None) -> ActionModel:
     """:func:`load_action_model` on a runtime backend: the export's graph, numpy clips."""
     from stad.apis.clip_numpy import ClipPrep
-    from stad.apis.runtime import action_runtime, export_configs, read_manifest, require_onnx_dir
+    from stad.apis.runtime import export_config, graph_session, read_manifest, require_onnx_dir
     require_onnx_dir(backend, onnx_dir)
-    meta = read_manifest(onnx_dir)['action']
-    cfg = export_configs(onnx_dir, ['action_config'])[0] if config is None else _config(config)
+    manifest = read_manifest(onnx_dir)
+    meta = manifest['action']
+    cfg = export_config(onnx_dir, manifest, 'action_config') if config is None \
+        else _config(config)
     if cfg_options:
         cfg.merge_from_dict(dict(cfg_options))
     prep = ClipPrep.from_config(cfg)
@@ -232,7 +234,8 @@ def _runtime_action_model(config, onnx_dir: str | None, backend: str, *, precisi
         transforms=(), num_classes=int(meta['num_classes']),
         class_names=tuple(meta['labels']), person_det_score_thr=_person_det_score_thr(cfg),
         flip_test=_flip_test(cfg, flip_test),
-        runtime=action_runtime(onnx_dir, backend, precision=precision, threads=threads),
+        runtime=graph_session(onnx_dir, 'action', backend, precision=precision,
+                              threads=threads),
         prep=prep)
 
 

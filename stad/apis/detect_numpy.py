@@ -34,8 +34,10 @@ from __future__ import annotations
 import functools
 from typing import Sequence
 
+import cv2
 import numpy as np
 
+from stad.apis.clip_numpy import INTERPOLATION
 from stad.errors import StadError
 
 # ------------------------------------------------------------------------ box maths
@@ -131,7 +133,6 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float,
 
 
 def _nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
-    import cv2
     if not len(boxes):
         return np.zeros(0, dtype=np.int64)
     wh = boxes[:, 2:] - boxes[:, :2]
@@ -298,12 +299,12 @@ class RuntimeDetector:
     def __init__(self, onnx_dir: str, backend: str = 'auto', *, score_thr: float,
                  max_per_frame: int, config: str | None = None, precision: str = 'f32',
                  threads: int | None = None):
-        from stad.apis.runtime import FILES, export_configs, graph_session, read_manifest
+        from stad.apis.runtime import FILES, export_config, graph_session, read_manifest
         from stad.io.config import read_config
         meta = read_manifest(onnx_dir)
         det = meta['detector']
         cfg = read_config(config, 'detector config') if config is not None \
-            else export_configs(onnx_dir, ['det_config'])[0]
+            else export_config(onnx_dir, meta, 'det_config')
         where = config or cfg.filename
         self._setup(cfg, det, where)
         self.label = int(det.get('person_label', 0))
@@ -364,7 +365,6 @@ class RuntimeDetector:
         _field(self.rcnn_cfg, 'score_thr', where, 'model.test_cfg.rcnn')
         self.where = where
         self.resize = settings['resize'][0]
-        from stad.apis.clip_numpy import INTERPOLATION
         flag = INTERPOLATION.get(str(self.resize.get('interpolation', 'bilinear')))
         if flag is None:
             raise StadError(f"{where}: test pipeline Resize interpolation "
@@ -384,7 +384,6 @@ class RuntimeDetector:
     # -- pre-processing
     def _resize(self, img: np.ndarray) -> tuple[np.ndarray, tuple]:
         """mmdet ``Resize`` on one frame: (resized, (w_scale, h_scale))."""
-        import cv2
         h, w = img.shape[:2]
         scale = self.resize['scale']
         if isinstance(scale, (int, float)):

@@ -441,26 +441,22 @@ def read_manifest(onnx_dir: str) -> dict:
     return meta
 
 
-def export_configs(onnx_dir: str, keys: Sequence[str] = ('det_config', 'action_config')
-                   ) -> tuple:
-    """The configs recorded by the export (mmengine ``Config``s), the detector's and the
-    action model's by default; their ``filename`` names the manifest and key, for
-    messages (mmengine's own would be a deleted temp file).
+def export_config(onnx_dir: str, manifest: dict, key: str):
+    """The config ``key`` (``'det_config'`` or ``'action_config'``) of the export in
+    ``onnx_dir`` whose manifest (:func:`read_manifest`) is ``manifest``, as an mmengine
+    ``Config`` whose ``filename`` names the manifest and key, for messages (mmengine's own
+    would be a deleted temp file).
 
-    They are Python config text that mmengine runs to build them, as it runs any config
-    given with ``--config``: an export folder is trusted as a config file is (the ONNX
-    files and the JSON manifest themselves hold no code)."""
+    It is Python config text that mmengine runs to build it, as it runs any config given
+    with ``--config``: an export folder is trusted as a config file is (the ONNX files and
+    the JSON manifest themselves hold no code)."""
     from mmengine.config import Config
-    meta = read_manifest(onnx_dir)
     path = os.path.join(onnx_dir, MANIFEST)
-    out = []
-    for key in keys:
-        try:
-            cfg = Config.fromstring(meta[key], file_format='.py')
-        except Exception as e:
-            raise StadError(f'{path}: bad {key} ({e})') from e
-        out.append(Config(cfg.to_dict(), cfg_text=meta[key], filename=f'{path} ({key})'))
-    return tuple(out)
+    try:
+        cfg = Config.fromstring(manifest[key], file_format='.py')
+    except Exception as e:
+        raise StadError(f'{path}: bad {key} ({e})') from e
+    return Config(cfg.to_dict(), cfg_text=manifest[key], filename=f'{path} ({key})')
 
 
 def require_onnx_dir(backend: str, onnx_dir: str | None) -> str:
