@@ -425,6 +425,16 @@ class Session:
         return [np.asarray(res[o]) for o in self._compiled.outputs]
 
 
+def default_threads(parts: int) -> int:
+    """Threads for each of ``parts`` processes or workers: the CPUs this process may use,
+    shared out (at least 1)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return max(1, cpus // max(1, parts))
+
+
 def read_manifest(onnx_dir: str) -> dict:
     """``onnx_dir/stad_export.json`` (what :func:`export_onnx` wrote)."""
     path = os.path.join(onnx_dir, MANIFEST)

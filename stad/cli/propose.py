@@ -36,6 +36,9 @@ def register(sub) -> None:
     p.add_argument('--stride', type=int, default=1,
                    help='other splits (val; all without ground truth): frames 1, 1+S, ...')
     p.add_argument('--batch-size', type=int, default=8, help='frames per forward pass')
+    p.add_argument('--workers', type=int,
+                   help='runtime backends: videos run at once, each on its share of the '
+                        'cores (default: one per core, at most 4; torch: 1)')
     p.add_argument('--tracker', default='bytetrack', choices=TRACKERS,
                    help="person tracker whose ids go into the tracks sidecar (mmdet's)")
     p.add_argument('--device', default='cpu', help="torch device ('cpu', 'cuda:0')")
@@ -61,7 +64,7 @@ def _run(args) -> int:
     options = ProposalOptions(score_thr=args.score_thr, max_per_frame=args.max_per_frame,
                               stride=args.stride, batch_size=args.batch_size,
                               backend=resolve_backend(args), onnx_dir=args.onnx_dir,
-                              precision=args.precision)
+                              precision=args.precision, workers=args.workers)
     res = propose_splits(args.det_config, args.det_checkpoint, args.data_root,
                          work_dir=work_dir, options=options, train_stride=args.train_stride,
                          splits=args.split, device=args.device, out_dir=args.out_dir,

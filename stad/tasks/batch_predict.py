@@ -45,6 +45,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
+from stad.apis.runtime import default_threads
 from stad.apis.video import DemoOptions, frame_events, predict_video, track_segments
 from stad.errors import StadError
 from stad.io.atomic import atomic_path, atomic_write_text, check_writable
@@ -296,15 +297,6 @@ def _finish_distributed(started: bool) -> None:
     import torch.distributed as tdist
     if started and tdist.is_initialized():
         tdist.destroy_process_group()
-
-
-def default_threads(world_size: int) -> int:
-    """Torch threads per process: the CPUs this process may use, shared by the ranks."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cpus = os.cpu_count() or 1
-    return max(1, cpus // max(1, world_size))
 
 
 # ---------------------------------------------------------------------------- merging

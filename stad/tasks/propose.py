@@ -1,7 +1,8 @@
 """``stad propose``: person proposals for every video of a dataset root.
 
 Each video is decoded in a stream and run through the detector
-(:func:`stad.apis.detect.detect_video`); its detections (pixels) are cached per video in
+(:func:`stad.apis.detect.detect_videos`: on a runtime backend one video per core at a
+time); its detections (pixels) are cached per video in
 a work dir, so a killed run goes on where it stopped; at the end they become per-split
 proposal pickles (:mod:`stad.io.proposals`), written atomically, and with ground truth
 the proposal report (recall) is computed.
@@ -16,7 +17,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from stad.apis.detect import ProposalOptions, detect_video, make_detector
+from stad.apis.detect import ProposalOptions, detect_videos, video_detectors
 from stad.apis.tracking import check_tracker_options
 from stad.errors import StadError
 from stad.io.atomic import atomic_dump_pickle, atomic_write_text
@@ -160,23 +161,21 @@ def propose(config: str, checkpoint: str, root: str, *, work_dir: str,
     todo = [v for v in videos if results[v] is None]
 
     if todo:
-        detector = make_detector(config, checkpoint, score_thr=options.score_thr,
-                                 max_per_frame=options.max_per_frame,
-                                 backend=options.backend, onnx_dir=options.onnx_dir,
-                                 precision=options.precision, device=device)
+        detectors = video_detectors(config, checkpoint, options, len(todo), device=device)
         n_frames = {v: count_frames(layout.video_path(v)) for v in todo}
         total = sum(-(-n // options.stride) for n in n_frames.values())
         with progress_bar(total=total, unit='frame', desc='propose', disable=not show_progress) as bar:
-            for v in todo:
-                bar.set_postfix_str(v)
-                stats = {}
-                results[v] = detect_video(detector, layout.video_path(v), v,
-                                          stride=options.stride,
-                                          batch_size=options.batch_size, progress=bar,
-                                          stats=stats)
+            if len(detectors) > 1:
+                bar.set_postfix_str(f'{len(detectors)} videos at a time')
+            for v, dets, stats in detect_videos(
+                    detectors, [(v, layout.video_path(v)) for v in todo],
+                    stride=options.stride, batch_size=options.batch_size, progress=bar):
+                if len(detectors) == 1:
+                    bar.set_postfix_str(v)
+                results[v] = dets
                 _warn_if_truncated(layout.video_path(v), stats['last_frame'],
                                    n_frames[v], options.stride)
-                atomic_dump_pickle(dict(signature=signature, video=v, detections=results[v]),
+                atomic_dump_pickle(dict(signature=signature, video=v, detections=dets),
                                    cache[v])
 
     detections = {k: d for v in videos for k, d in results[v].items()}

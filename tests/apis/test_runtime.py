@@ -206,3 +206,37 @@ def test_a_parity_video_shorter_than_a_clip_is_refused(export, tmp_path):
                         config=ACTION_CONFIG, checkpoint=act_ckpt, video=video,
                         log=lambda *a: None)
     assert not out.exists()
+
+
+def test_videos_at_once_give_the_boxes_of_one_at_a_time(export, tmp_path):
+    """`stad propose` on a runtime backend runs one video per core (each detector on its
+    share of the threads): the same boxes as one video at a time, every video once; a
+    video that fails stops the run with its own message."""
+    from stad.apis.detect import ProposalOptions, detect_videos, video_detectors
+    from stad.data.synth import VideoPlan, render_video, write_video
+    _, _, out, _ = export
+    jobs = []
+    for i in range(3):
+        frames, _ = render_video(VideoPlan('gym', i, 96, 72, 10 + i, (0, 1)))
+        path = str(tmp_path / f'v{i}.mp4')
+        write_video(path, frames, 10.0)
+        jobs.append((f'gym/v{i}', path))
+    opts = ProposalOptions(score_thr=0.0, backend='onnxruntime', onnx_dir=out, workers=2)
+    two = video_detectors(None, None, opts, len(jobs))
+    assert len(two) == 2
+    one = video_detectors(None, None, ProposalOptions(**{**opts.__dict__, 'workers': 1}),
+                          len(jobs))
+    assert len(one) == 1
+    seq = {v: d for v, d, _ in detect_videos(one, jobs)}
+    par = {v: (d, s) for v, d, s in detect_videos(two, jobs)}
+    assert sorted(par) == sorted(seq) == [v for v, _ in jobs]
+    assert any(seq.values())
+    for v, (d, stats) in par.items():
+        assert sorted(d) == sorted(seq[v])
+        assert all(np.array_equal(d[k], seq[v][k]) for k in d)
+        assert stats['last_frame'] == 10 + int(v[-1])
+    bad = str(tmp_path / 'bad.mp4')
+    with open(bad, 'wb') as f:
+        f.write(b'not a video')
+    with pytest.raises(StadError, match='bad.mp4'):
+        list(detect_videos(two, [jobs[0], ('gym/bad', bad), jobs[1]]))

@@ -16,7 +16,8 @@ import time
 
 import cv2
 
-from stad.apis.detect import FrameDetector, detect_video, detections_to_array, load_detector, make_detector
+from stad.apis.detect import (FrameDetector, ProposalOptions, detect_videos, detections_to_array,
+                              load_detector, video_detectors)
 from stad.data.gt import load_gt, split_videos
 from stad.evaluation.proposals import compare_proposals
 from stad.io.layout import DataLayout
@@ -56,6 +57,7 @@ def main(argv=None) -> int:
     p.add_argument('--backend', default='torch', help='ours: torch, onnxruntime, openvino, auto')
     p.add_argument('--onnx-dir', help='ours: the `stad export onnx` folder (other backends)')
     p.add_argument('--precision', default='f32', help='ours: f32, or bf16 (OpenVINO graphs)')
+    p.add_argument('--workers', type=int, help='ours: as `stad propose --workers`')
     p.add_argument('--lossless', action='store_true',
                    help='upstream route writes PNG: isolates JPEG loss from pipeline differences')
     a = p.parse_args(argv)
@@ -66,13 +68,16 @@ def main(argv=None) -> int:
     model = load_detector(a.config, a.checkpoint)
     import torch
     threads = torch.get_num_threads()
-    det = FrameDetector(model, score_thr=a.score_thr, max_per_frame=10) if a.backend == 'torch' \
-        else make_detector(a.config, a.checkpoint, score_thr=a.score_thr, max_per_frame=10,
-                           backend=a.backend, onnx_dir=a.onnx_dir, precision=a.precision)
+    options = ProposalOptions(score_thr=a.score_thr, max_per_frame=10, batch_size=a.batch_size,
+                              backend=a.backend, onnx_dir=a.onnx_dir, precision=a.precision,
+                              workers=a.workers)
+    # what `stad propose` runs: on a runtime backend one video per core at a time
+    dets = video_detectors(a.config, a.checkpoint, options, len(videos))
     t0, c0 = time.perf_counter(), time.process_time()
     ours = {}
-    for v in videos:
-        ours.update(detect_video(det, layout.video_path(v), v, batch_size=a.batch_size))
+    for _, found, _ in detect_videos(dets, [(v, layout.video_path(v)) for v in videos],
+                                     batch_size=a.batch_size):
+        ours.update(found)
     t_ours, c_ours = time.perf_counter() - t0, time.process_time() - c0
     torch.set_num_threads(threads)  # a runtime Session set it to 1; upstream runs eager
     plain = FrameDetector(model, score_thr=a.score_thr, max_per_frame=10)
@@ -85,7 +90,8 @@ def main(argv=None) -> int:
     diff = compare_proposals(ours, theirs)  # both in pixels
     print(f'{len(videos)} videos, {n_frames} frames, {w}x{h}, batch {a.batch_size}')
     print(f'{"route":<44}{"wall s":>8}{"CPU s":>8}{"frames/s":>10}')
-    ours_name = f'stad propose (stream, batched, {det.backend} {a.precision})'
+    ours_name = (f'stad propose ({dets[0].backend} {a.precision}, '
+                 f'{len(dets)} video{"s" if len(dets) > 1 else ""} at a time)')
     print(f'{ours_name:<44}{t_ours:8.1f}{c_ours:8.1f}{n_frames / t_ours:10.1f}')
     up = f'upstream ({"PNG" if a.lossless else "JPEG"} + inference_detector)'
     print(f'{up:<44}{t_up:8.1f}{c_up:8.1f}{n_frames / t_up:10.1f}')
