@@ -213,11 +213,6 @@ class PersonTracker:
         self._last_frame: int | None = None
         self.tracked = np.zeros(0, dtype=bool)
 
-    def alive_ids(self) -> set[int]:
-        """The IDs that can still come back (tracks the tracker holds, lost ones
-        included); any other ID given so far never appears again."""
-        return set(self._public.values())
-
     def _new_id(self) -> int:
         self._next_id += 1
         return self._next_id - 1

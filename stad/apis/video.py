@@ -203,8 +203,7 @@ class _Array:
 
 def predict_video(source: VideoFrames, detector: Any, action_model: Any, *,
                   label_map: Mapping[int, str], options: DemoOptions = DemoOptions(),
-                  progress: bool = True,
-                  partial: PartialResults | None = None) -> list[KeyframeResult]:
+                  progress: bool = True) -> list[KeyframeResult]:
     """Detect and track people on every tracked frame, predict their actions on keyframes.
 
     Args:
@@ -216,8 +215,6 @@ def predict_video(source: VideoFrames, detector: Any, action_model: Any, *,
         label_map: ``{score column: name}``.
         options: see :class:`DemoOptions`.
         progress: show a progress bar (tracked frames, with ETA).
-        partial: if given, filled as the prediction goes (a renderer in another thread
-            reads it); finished (or failed) when this returns (or raises).
 
     Returns:
         One :class:`KeyframeResult` per tracked frame, in time order.
@@ -262,17 +259,12 @@ def predict_video(source: VideoFrames, detector: Any, action_model: Any, *,
 
     def detect(bar) -> None:
         dets = detector([kept[f] for f in to_detect])
-        start = len(records)
         for f, d in zip(to_detect, dets):
             records.append((f, *track_boxes(tracker, d, limit=limit,
                                             max_persons=options.max_persons,
                                             update=len(records))))
             if f in clip_end:
                 waiting.append((f, len(records) - 1))
-        if partial is not None:
-            if partial.cancelled:
-                raise StadError(f'{source.path}: rendering failed, prediction stopped')
-            partial.add(records[start:], clip_end, tracker.alive_ids())
         state['detected'] = to_detect[-1]
         bar.update(len(to_detect))
         to_detect.clear()
@@ -283,9 +275,6 @@ def predict_video(source: VideoFrames, detector: Any, action_model: Any, *,
                                 batch_size=size, video=video)
         for (_, r), sc in zip(batch, out):
             scores[r] = sc
-        if partial is not None:
-            partial.score({r: scores[r] for _, r in batch},
-                          {r: records[r][4] for _, r in batch})
         state['scored'] = batch[-1][0]
 
     def release() -> None:
@@ -322,101 +311,44 @@ def predict_video(source: VideoFrames, detector: Any, action_model: Any, *,
             frame_index=int(f), boxes=b[keep], det_scores=det_scores[keep],
             track_ids=ids[keep], actions=(),
             scores=None if sc is None else np.asarray(sc)[keep]))
-    if partial is not None:
-        partial.finish()
     return smooth_track_actions(results, label_map, thr=options.action_score_thr,
                                 topk=options.topk, window=options.label_window)
-
-
-def track_actions(when: np.ndarray, rows: np.ndarray, frame: int,
-                  label_map: Mapping[int, str], *, thr: float, topk: int,
-                  window: int) -> tuple:
-    """One box's actions on ``frame`` from its track's keyframes ``when`` (frame indices,
-    in time order) and their class scores ``rows``: the scores averaged over ``window``
-    keyframes centred on the nearest one (fewer at the track's ends). Only the keyframes
-    in that window and the first one after ``frame`` are read, so a renderer that knows
-    them gets what :func:`smooth_track_actions` gives for the whole video."""
-    k = int(np.argmin(np.abs(when - frame)))  # the nearest keyframe (the earlier on a tie)
-    half = max(window, 1) // 2
-    lo, hi = max(k - half, 0), min(k + half + 1, len(rows))
-    mean = rows[lo:hi].sum(0, keepdims=True) / np.float32(hi - lo)
-    return top_actions(mean, label_map, thr=thr, topk=topk)[0]
 
 
 def smooth_track_actions(results: Sequence[KeyframeResult], label_map: Mapping[int, str], *,
                          thr: float, topk: int, window: int) -> list[KeyframeResult]:
     """Each box's actions from its person track's class scores averaged over ``window``
-    of the track's keyframes centred on the one nearest this frame
-    (:func:`track_actions`), so that a label does not flicker from keyframe to keyframe
-    with one keyframe's clip; the window looks ahead too. ``window=1`` keeps each
-    keyframe's own scores; a track with no keyframe gets no actions. The scores stay as
-    they were."""
+    of the track's keyframes centred on the one nearest this frame (fewer at the
+    track's ends), so that a label does not flicker from keyframe to keyframe with one
+    keyframe's clip; the whole video's predictions are known before rendering, so the
+    window looks ahead too. ``window=1`` keeps each keyframe's own scores; a track with
+    no keyframe gets no actions. The scores stay as they were."""
     from dataclasses import replace
     tracks: dict[int, list[tuple[int, int]]] = {}  # track -> its keyframe boxes, in time
     for i, r in enumerate(results):
         if r.is_keyframe:
             for j, t in enumerate(r.track_ids):
                 tracks.setdefault(int(t), []).append((i, j))
-    rows = {t: np.stack([results[i].scores[j] for i, j in seq]).astype(np.float32)
-            for t, seq in tracks.items()}
-    when = {t: np.array([results[i].frame_index for i, _ in seq]) for t, seq in tracks.items()}
+    half = max(window, 1) // 2
+    smoothed, when = {}, {}
+    for t, seq in tracks.items():
+        rows = np.stack([results[i].scores[j] for i, j in seq]).astype(np.float32)
+        cs = np.concatenate([np.zeros((1, rows.shape[1]), np.float32), np.cumsum(rows, 0)])
+        n = np.arange(len(seq))
+        lo, hi = np.maximum(n - half, 0), np.minimum(n + half + 1, len(seq))
+        smoothed[t] = (cs[hi] - cs[lo]) / (hi - lo)[:, None]
+        when[t] = np.array([results[i].frame_index for i, _ in seq])
     out = []
     for r in results:
-        acts = tuple(track_actions(when[t], rows[t], r.frame_index, label_map, thr=thr,
-                                   topk=topk, window=window) if t in rows else ()
-                     for t in r.track_ids.tolist())
-        out.append(replace(r, actions=acts))
+        acts = []
+        for t in r.track_ids.tolist():
+            if t not in smoothed:
+                acts.append(())
+                continue
+            k = int(np.argmin(np.abs(when[t] - r.frame_index)))  # the nearest keyframe
+            acts.append(top_actions(smoothed[t][k:k + 1], label_map, thr=thr, topk=topk)[0])
+        out.append(replace(r, actions=tuple(acts)))
     return out
-
-
-class PartialResults:
-    """What :func:`predict_video` knows so far, for a renderer in another thread
-    (:func:`stad.visualization.render.stream_annotated`): the tracked frames' kept boxes
-    in time order, the keyframes' scores as they come, the track IDs that can still
-    appear, and whether the prediction ended (or failed). Every change notifies
-    :attr:`cond`; read under it."""
-
-    def __init__(self):
-        import threading
-        self.cond = threading.Condition()
-        self.frames: list[int] = []  # tracked frame indices, ascending
-        self.results: list[KeyframeResult] = []  # their kept boxes, actions () for now
-        self.keyframe: list[bool] = []
-        self.track_keys: dict[int, list[int]] = {}  # track -> its keyframe records
-        self.alive: set[int] = set()
-        self.done = False
-        self.error: BaseException | None = None
-        self.cancelled = False  # the renderer failed: predict_video stops
-
-    def add(self, records: Sequence[tuple], keyframes: set, alive: set) -> None:
-        with self.cond:
-            for f, b, det_scores, ids, keep in records:
-                r = len(self.results)
-                self.frames.append(int(f))
-                self.results.append(KeyframeResult(
-                    frame_index=int(f), boxes=b[keep], det_scores=det_scores[keep],
-                    track_ids=ids[keep], actions=()))
-                self.keyframe.append(f in keyframes)
-                if f in keyframes:
-                    for t in ids[keep].tolist():
-                        self.track_keys.setdefault(int(t), []).append(r)
-            self.alive = alive
-            self.cond.notify_all()
-
-    def score(self, scored: Mapping[int, np.ndarray], keep: Mapping[int, np.ndarray]) -> None:
-        from dataclasses import replace
-        with self.cond:
-            for r, sc in scored.items():
-                self.results[r] = replace(self.results[r], scores=np.asarray(sc)[keep[r]])
-            self.cond.notify_all()
-
-    def cancel(self) -> None:
-        self.cancelled = True
-
-    def finish(self, error: BaseException | None = None) -> None:
-        with self.cond:
-            self.done, self.error = True, error
-            self.cond.notify_all()
 
 
 # ------------------------------------------------------------------ predictions as data

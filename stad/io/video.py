@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import os
-import threading
 import weakref
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -88,22 +87,19 @@ class VideoFrames:
         self._reader.seek(0)  # stop decord's read-ahead (see read_batch)
         self.live_frames = 0
         self.peak_live_frames = 0
-        self._count = threading.Lock()  # the demo renders in a thread beside the stream
 
     def __len__(self) -> int:
         return self.num_frames
 
     def _release(self, n: int) -> None:
-        with self._count:
-            self.live_frames -= n
+        self.live_frames -= n
 
     def _track(self, array: np.ndarray, n: int | None = None) -> np.ndarray:
         """Count ``array`` (``n`` frames, default its first axis) alive until it and every
         view of it are gone."""
         n = int(array.shape[0]) if n is None else n
-        with self._count:
-            self.live_frames += n
-            self.peak_live_frames = max(self.peak_live_frames, self.live_frames)
+        self.live_frames += n
+        self.peak_live_frames = max(self.peak_live_frames, self.live_frames)
         weakref.finalize(array, self._release, n)
         return array
 

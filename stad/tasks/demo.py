@@ -22,6 +22,7 @@ from stad.io.atomic import atomic_write_text, check_writable
 from stad.io.label_map import read_label_map
 from stad.io.video import VideoFrames, write_mp4
 from stad.progress import progress_bar
+from stad.visualization.render import annotate_frames
 
 
 def check_output(out: str, video: str) -> None:
@@ -114,11 +115,8 @@ def model_labels(am, labels: Mapping[int, str] | None, label_map: str | None) ->
 
 
 def _predict(video, det_config, det_checkpoint, config, checkpoint, label_map, options,
-             device, cfg_options, progress, backend='torch', onnx_dir=None, precision='f32',
-             partial=None, on_loaded=None):
-    """Load both models and predict: ``(VideoFrames, [KeyframeResult])``; ``on_loaded
-    (source, labels)`` runs once the models are loaded, ``partial`` goes to
-    :func:`predict_video`."""
+             device, cfg_options, progress, backend='torch', onnx_dir=None, precision='f32'):
+    """Load both models and predict: ``(VideoFrames, [KeyframeResult])``."""
     # a bad file fails before any model loads
     labels = read_label_map(label_map) if label_map is not None else None
     source = VideoFrames(video)
@@ -127,69 +125,8 @@ def _predict(video, det_config, det_checkpoint, config, checkpoint, label_map, o
                                backend=backend, onnx_dir=onnx_dir, precision=precision,
                                num_frames=source.num_frames, video=video)
     labels = model_labels(am, labels, label_map)
-    if on_loaded is not None:
-        on_loaded(source, labels)
     return source, predict_video(source, detector, am, label_map=labels, options=options,
-                                 progress=progress, partial=partial)
-
-
-def _predict_and_render(video, out, det_config, det_checkpoint, config, checkpoint,
-                        label_map, options, device, cfg_options, progress, backend,
-                        onnx_dir, precision, out_fps, output_stride):
-    """:func:`_predict`, with ``out`` rendered and encoded in a thread beside it
-    (:func:`stad.visualization.render.stream_annotated`: each frame as soon as its boxes
-    and labels are final, the frames the finished prediction gives): ``(VideoFrames,
-    [KeyframeResult], frames written)``. The render decodes the video a second time,
-    on its own, holding one frame; it overlaps the models' forwards instead of
-    following them."""
-    import threading
-
-    from stad.apis.video import PartialResults
-    from stad.visualization.render import stream_annotated
-    partial = PartialResults()
-    done = {'rendered': 0}
-
-    def render() -> None:
-        src = done['source']
-        try:
-            fps = out_fps or src.fps / output_stride
-            frames = stream_annotated(src.iter_frames(output_stride), partial, done['labels'],
-                                      thr=options.action_score_thr, topk=options.topk,
-                                      window=options.label_window)
-            done['written'] = write_mp4(frames, out, fps=fps, size=(src.width, src.height),
-                                        on_frame=lambda: done.__setitem__(
-                                            'rendered', done['rendered'] + 1))
-        except BaseException as e:  # handed to the main thread
-            done['error'] = e
-            partial.cancel()  # the prediction stops at its next batch
-
-    thread = threading.Thread(target=render, name='stad-render', daemon=True)
-
-    def start(source, labels) -> None:
-        done.update(source=source, labels=labels)
-        thread.start()
-
-    try:
-        src, results = _predict(video, det_config, det_checkpoint, config, checkpoint,
-                                label_map, options, device, cfg_options, progress, backend,
-                                onnx_dir, precision, partial=partial, on_loaded=start)
-    except BaseException as e:
-        partial.finish(e)
-        if thread.ident is not None:  # started
-            thread.join()
-        if 'error' in done:  # the render failed first: its error, not the cancel's
-            raise done['error'] from None
-        raise
-    n_out = -(-src.num_frames // output_stride)
-    with progress_bar(total=n_out, desc='demo: render', unit='frame', initial=done['rendered'],
-                      disable=not progress) as bar:
-        while thread.is_alive():
-            thread.join(0.2)
-            bar.update(done['rendered'] - bar.n)
-        bar.update(done['rendered'] - bar.n)
-    if 'error' in done:
-        raise done['error']
-    return src, results, done['written']
+                                 progress=progress)
 
 
 def predict(video: str, *, det_config: str | None = None, det_checkpoint: str | None = None,
@@ -264,10 +201,15 @@ def run_demo(video: str, out: str, *, det_config: str | None, det_checkpoint: st
     for path in (events, segments):
         if path is not None:
             check_writable(path)
-    source, results, written = _predict_and_render(
-        video, out, det_config, det_checkpoint, config, checkpoint, label_map, options,
-        device, cfg_options, progress, backend, onnx_dir, precision, out_fps, output_stride)
+    source, results = _predict(video, det_config, det_checkpoint, config, checkpoint,
+                               label_map, options, device, cfg_options, progress,
+                               backend, onnx_dir, precision)
     fps = out_fps or source.fps / output_stride
+    n_out = -(-source.num_frames // output_stride)
+    with progress_bar(total=n_out, desc='demo: render', unit='frame', disable=not progress) as bar:
+        written = write_mp4(annotate_frames(source.iter_frames(output_stride), results),
+                            out, fps=fps, size=(source.width, source.height),
+                            on_frame=lambda: bar.update(1))
     if events is not None:
         atomic_write_text(events, ''.join(json.dumps(e) + '\n'
                                           for e in frame_events(results, source.fps)))

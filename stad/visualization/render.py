@@ -11,12 +11,11 @@ those of ``kp``. Colours are a function of the track ID only, so stable per trac
 from __future__ import annotations
 
 import bisect
-from typing import Iterable, Iterator, Mapping, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from stad.apis.video import KeyframeResult, PartialResults, track_actions
-from stad.errors import StadError
+from stad.apis.video import KeyframeResult
 from stad.visualization.draw import draw_boxes
 
 
@@ -79,74 +78,3 @@ def annotate_frames(frames: Iterable[tuple[int, np.ndarray]],
         boxes, ids, kp, rows = frame_boxes(results, index, keys)
         caps = [caption(ids[j], kp.actions[rows[j]]) for j in range(len(ids))] if kp else []
         yield render_frame(frame, boxes, ids, caps)
-
-
-def stream_annotated(frames: Iterable[tuple[int, np.ndarray]], partial: PartialResults,
-                     label_map: Mapping[int, str], *, thr: float, topk: int,
-                     window: int) -> Iterator[np.ndarray]:
-    """:func:`annotate_frames` while :func:`stad.apis.video.predict_video` still runs in
-    another thread, filling ``partial``: each frame is drawn as soon as what it shows is
-    final, with the boxes and captions the finished prediction would give it
-    (tests/visualization/test_render_stream.py).
-
-    A frame waits for the tracked frames around it (the module's rule) and, for each
-    track it shows, for the keyframes that fix the track's labels there
-    (:func:`stad.apis.video.track_actions`: the first ``window // 2 + 1`` of the track's
-    keyframes after the frame), or for the track to end (an ID the tracker dropped never
-    returns). Only the frame being drawn is held, so memory does not grow; ``thr``,
-    ``topk``, ``window``: as the prediction's options.
-
-    Raises:
-        StadError: the prediction failed (its own error is raised where it ran).
-    """
-    half = max(window, 1) // 2
-    for index, frame in frames:
-        with partial.cond:
-            while True:
-                if partial.error is not None:
-                    raise StadError(f'prediction failed ({partial.error}): nothing rendered')
-                shown = _final_view(partial, index, half, label_map, thr=thr, topk=topk,
-                                    window=window)
-                if shown is not None:
-                    break
-                partial.cond.wait()
-        boxes, ids, kp, rows = frame_boxes(shown, index)
-        caps = [caption(ids[j], kp.actions[rows[j]]) for j in range(len(ids))] if kp else []
-        yield render_frame(frame, boxes, ids, caps)
-
-
-def _final_view(p: PartialResults, index: int, half: int, label_map, *, thr: float,
-                topk: int, window: int) -> list[KeyframeResult] | None:
-    """The tracked frames frame ``index`` is drawn from (:func:`frame_boxes`: the last
-    one at or before it with its actions, and the next), or None while they can change."""
-    if not p.results:
-        return [] if p.done else None
-    i = bisect.bisect_right(p.frames, index) - 1
-    i = max(i, 0)  # before the first tracked frame: its boxes
-    kp = p.results[i]
-    nxt = i + 1 < len(p.results)
-    if not (nxt or p.done or kp.frame_index >= index):
-        return None  # a tracked frame at or before `index` may still come
-    acts = []
-    for t in kp.track_ids.tolist():
-        keys = p.track_keys.get(int(t), [])
-        after = [n for n, r in enumerate(keys) if p.frames[r] > kp.frame_index]
-        if len(after) > half:
-            known = keys[:after[half] + 1]
-        elif p.done or int(t) not in p.alive:
-            known = keys  # the track has all its keyframes
-        else:
-            return None
-        if any(p.results[r].scores is None for r in known):
-            return None
-        if not known:
-            acts.append(())
-            continue
-        rows = np.stack([p.results[r].scores[list(p.results[r].track_ids).index(t)]
-                         for r in known]).astype(np.float32)
-        when = np.array([p.frames[r] for r in known])
-        acts.append(track_actions(when, rows, kp.frame_index, label_map, thr=thr,
-                                  topk=topk, window=window))
-    from dataclasses import replace
-    shown = [replace(kp, actions=tuple(acts))]
-    return shown + [p.results[i + 1]] if nxt else shown

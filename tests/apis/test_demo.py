@@ -116,9 +116,8 @@ def test_demo_writes_every_frame_with_bounded_memory(tmp_path, tiny_models):
     assert json.loads(seg.read_text())['fps'] == 10.0
     assert vr[0].shape == (H, W, 3)
     assert s.keyframes == 4 and s.tracks >= 1
-    # structural memory bound: never more than one clip + one batch of decoded frames,
-    # and the one frame the render (a thread beside the prediction) is drawing
-    assert 0 < s.peak_live_frames <= 8 + opts.batch_size + 1
+    # structural memory bound: never more than one clip + one batch of decoded frames
+    assert 0 < s.peak_live_frames <= 8 + opts.batch_size
     # something was drawn: output differs from the plain input
     plain = decord.VideoReader(video)
     assert max(np.abs(vr[i].asnumpy().astype(int) - plain[i].asnumpy().astype(int)).max()
@@ -284,12 +283,11 @@ def test_demo_over_a_file_size_limit_exits_2_and_writes_no_video(tmp_path, tiny_
     out = tmp_path / 'out' / 'demo.mp4'
     # the limit is set just before the video is encoded (mmengine writes a temp copy of
     # the config when loading it, which a limit this small would stop first)
-    # (the video is encoded in a thread: the signal is set in the main thread first)
     child = ('import resource, signal, sys\n'
              'import stad.cli, stad.tasks.demo as demo\n'
              'encode = demo.write_mp4\n'
-             'signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n'
              'def limited(*a, **k):\n'
+             '    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n'
              '    resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000))\n'
              '    return encode(*a, **k)\n'
              'demo.write_mp4 = limited\n'
