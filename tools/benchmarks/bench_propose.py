@@ -16,8 +16,14 @@ import time
 
 import cv2
 
-from stad.apis.detect import (FrameDetector, ProposalOptions, detect_videos, detections_to_array,
-                              load_detector, video_detectors)
+from stad.apis.detect import (
+    FrameDetector,
+    ProposalOptions,
+    detect_videos,
+    detections_to_array,
+    load_detector,
+    video_detectors,
+)
 from stad.data.gt import load_gt, split_videos
 from stad.evaluation.proposals import compare_proposals
 from stad.io.layout import DataLayout
