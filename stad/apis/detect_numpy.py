@@ -88,10 +88,14 @@ def _grid_shifts(stride: tuple, feat_h: int, feat_w: int) -> np.ndarray:
     return np.stack([xx, yy, xx, yy], axis=-1)
 
 
-def grid_anchors(base: np.ndarray, stride: tuple, feat_h: int, feat_w: int) -> np.ndarray:
+def grid_anchors(base: np.ndarray, stride: tuple, feat_h: int, feat_w: int,
+                 rows: np.ndarray | None = None) -> np.ndarray:
     """``AnchorGenerator.single_level_grid_priors``: ``(feat_h * feat_w * A, 4)``, the A
-    anchors of cell (0, 0) first, then (0, 1), ..."""
+    anchors of cell (0, 0) first, then (0, 1), ...; with ``rows``, only those rows (the
+    same values, without building the others)."""
     shifts = _grid_shifts(tuple(stride), int(feat_h), int(feat_w))
+    if rows is not None:
+        return base[rows % len(base)] + shifts[rows // len(base)]
     return (base[None, :, :] + shifts[:, None, :]).reshape(-1, 4)
 
 
@@ -444,15 +448,15 @@ class RuntimeDetector:
                                 f'{r.shape[0]} box maps at level {lvl} for {n_anchors} '
                                 'anchors per cell: the config does not describe the '
                                 'exported detector')
-            a = grid_anchors(self.anchors[lvl], self.strides[lvl], fh, fw)
             d = r.transpose(1, 2, 0).reshape(-1, 4)
             if self.rpn_sigmoid:
                 s = _sigmoid(c.transpose(1, 2, 0).reshape(-1))
             else:
                 s = _softmax(c.transpose(1, 2, 0).reshape(-1, 2))[:, 0]
-            if 0 < nms_pre < len(s):
-                top = top_k(s, nms_pre)
-                s, d, a = s[top], d[top], a[top]
+            top = top_k(s, nms_pre) if 0 < nms_pre < len(s) else None
+            a = grid_anchors(self.anchors[lvl], self.strides[lvl], fh, fw, rows=top)
+            if top is not None:
+                s, d = s[top], d[top]
             anchors.append(a)
             deltas.append(d)
             scores.append(s.astype(np.float32))

@@ -56,6 +56,9 @@ def test_anchors_are_mmdets():
         for lvl, (h, w) in enumerate(sizes):
             ours = dn.grid_anchors(base[lvl], strides[lvl], h, w)
             np.testing.assert_allclose(ours, theirs[lvl].numpy(), atol=1e-5)
+            rows = np.array([len(ours) - 1, 0, 3, 3])  # the RPN's top-k rows, any order
+            assert np.array_equal(dn.grid_anchors(base[lvl], strides[lvl], h, w, rows=rows),
+                                  ours[rows])
 
 
 def test_delta_decoding_is_mmdets():
