@@ -250,8 +250,6 @@ def detect_video(detector, path: str, video: str, *, stride: int = 1,
     return out
 
 
-
-
 # one copy of the detector per worker: 4 bounds the memory (a ResNet-50 Faster R-CNN is
 # ~170 MB per copy) where more cores gain less than threads in each session do
 MAX_WORKERS = 4
