@@ -283,7 +283,9 @@ def detect_videos(detectors: Sequence, videos: Sequence[tuple[str, str]], *, str
     """:func:`detect_video` over ``videos`` (``(video id, path)`` pairs), as many at once
     as there are ``detectors`` (threads: the runtimes, OpenCV's decoder and NMS release
     the GIL); yields ``(video id, detections, stats)`` as each video ends, in order of
-    ending. A failing video raises here; the videos not started are not run."""
+    ending. A failing video raises here; when it does, or when the caller stops (Ctrl-C,
+    ``close()``), the videos not started are not run and those running stop at their
+    next batch."""
     if len(detectors) <= 1:
         for v, path in videos:
             stats = {}
@@ -297,20 +299,25 @@ def detect_videos(detectors: Sequence, videos: Sequence[tuple[str, str]], *, str
     for d in detectors:
         free.put(d)
     lock = threading.Lock()  # progress bars are not thread-safe
+    stop = threading.Event()
 
-    class _Bar:
+    class _Stopped(Exception):
+        pass
+
+    class _Batches:  # called after each batch: the progress bar, and the stop
         def update(self, n):
-            with lock:
-                progress.update(n)
-
-    bar = _Bar() if progress is not None else None
+            if stop.is_set():
+                raise _Stopped
+            if progress is not None:
+                with lock:
+                    progress.update(n)
 
     def one(v: str, path: str):
         det = free.get()
         try:
             stats = {}
             return v, detect_video(det, path, v, stride=stride, batch_size=batch_size,
-                                   progress=bar, stats=stats), stats
+                                   progress=_Batches(), stats=stats), stats
         finally:
             free.put(det)
 
@@ -322,5 +329,6 @@ def detect_videos(detectors: Sequence, videos: Sequence[tuple[str, str]], *, str
                 for f in done:
                     yield f.result()
         finally:
+            stop.set()
             for f in pending:
                 f.cancel()

@@ -240,3 +240,33 @@ def test_videos_at_once_give_the_boxes_of_one_at_a_time(export, tmp_path):
         f.write(b'not a video')
     with pytest.raises(StadError, match='bad.mp4'):
         list(detect_videos(two, [jobs[0], ('gym/bad', bad), jobs[1]]))
+
+
+def test_videos_at_once_stop_when_the_caller_stops(export, tmp_path):
+    """Ctrl-C (or any stop) during `stad propose`'s parallel videos: the video not
+    started is not run and the running one stops at its next batch, instead of the
+    stop waiting for every video to end."""
+    from stad.apis.detect import ProposalOptions, detect_videos, video_detectors
+    from stad.data.synth import VideoPlan, render_video, write_video
+    _, _, out, _ = export
+    jobs = []
+    for i, n in enumerate((4, 40, 40)):
+        frames, _ = render_video(VideoPlan('gym', i, 96, 72, n, (0,)))
+        path = str(tmp_path / f'v{i}.mp4')
+        write_video(path, frames, 10.0)
+        jobs.append((f'gym/v{i}', path))
+    dets = video_detectors(None, None, ProposalOptions(backend='onnxruntime', onnx_dir=out,
+                                                       workers=2), len(jobs))
+    calls = []
+
+    def counted(det):
+        def run(frames):
+            calls.append(len(frames))
+            return det(frames)
+        return run
+
+    run = detect_videos([counted(d) for d in dets], jobs, batch_size=1)
+    first, _, _ = next(run)
+    run.close()  # what Ctrl-C in the caller's loop does
+    assert first == 'gym/v0'
+    assert sum(calls) < 4 + 40  # neither long video ran to its end
