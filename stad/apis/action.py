@@ -60,7 +60,7 @@ class ActionModel:
             clip and box (the config's ``stad_flip_test``; mmaction2's own test loop,
             ``mim test``, does not flip).
         runtime: ``None`` (eager PyTorch) or the exported model on ONNX Runtime /
-            OpenVINO (:func:`stad.apis.runtime.action_runtime`): ``(clip, rois) ->
+            OpenVINO (:func:`stad.apis.runtime.graph_session`): ``(clip, rois) ->
             [probabilities]``; ``model`` is then ``None`` and ``prep`` builds the clips.
         prep: with ``runtime``, the numpy clip preparation
             (:class:`stad.apis.clip_numpy.ClipPrep`, equal to :func:`prepare_batch`'s):
@@ -335,6 +335,14 @@ def prepare_batch(am: ActionModel, frames, keyframes: Sequence[int],
     return data['inputs'], rois, [d.metainfo for d in samples]
 
 
+def mirror_rois(rois, width):
+    """``rois`` ``(K, 5)`` (torch or numpy) of a clip flipped left-right, as mmaction2's
+    ``Flip`` mirrors boxes: ``x -> width - x``, a new array (the flip test)."""
+    mirrored = rois.clone() if hasattr(rois, 'clone') else rois.copy()
+    mirrored[:, 1], mirrored[:, 3] = width - rois[:, 3], width - rois[:, 1]
+    return mirrored
+
+
 def widen_small_rois(rois):
     """RoIs ``(K, 5)`` (numpy or torch, changed in place and returned) under 1 px wide or
     high widened to 1 px about their centre: a detector box clipped to the frame's edge
@@ -400,11 +408,8 @@ def _eager_scores(am: ActionModel, frames, keyframes, boxes, *, normalized: bool
                                         video=video)
     probs = box_probs(am, inputs, rois, metas)
     if am.flip_test:
-        # mirror clip and boxes as mmaction2's Flip does: x -> width - x
-        width = inputs.shape[-1]
-        mirrored = rois.clone()
-        mirrored[:, 1], mirrored[:, 3] = width - rois[:, 3], width - rois[:, 1]
-        probs = (probs + box_probs(am, inputs.flip(-1), mirrored, metas)) / 2
+        probs = (probs + box_probs(am, inputs.flip(-1), mirror_rois(rois, inputs.shape[-1]),
+                                   metas)) / 2
     return probs.cpu().numpy(), rois[:, 0].long().numpy()
 
 

@@ -24,8 +24,8 @@ arithmetic with numpy and ``cv2`` and returns the same arrays
   widened to 1 px about their centre, as ``prepare_batch`` does.
 
 A config whose test pipeline or preprocessor needs anything else is refused by
-:meth:`ClipPrep.from_config` with a one-line :class:`StadError`; the caller then takes
-the torch route.
+:meth:`ClipPrep.from_config` with a one-line :class:`StadError`, which the runtime
+backends raise to the user (the torch backend runs any pipeline).
 """
 from __future__ import annotations
 
@@ -35,7 +35,15 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
-from stad.apis.action import _num_frames, _pixel_boxes, _split_pipeline, _take, clip_indices, widen_small_rois
+from stad.apis.action import (
+    _num_frames,
+    _pixel_boxes,
+    _split_pipeline,
+    _take,
+    clip_indices,
+    mirror_rois,
+    widen_small_rois,
+)
 from stad.errors import StadError
 
 #: mmcv's ``imresize`` interpolation names -> cv2 flags (mmcv.image.geometric.cv2_interp_codes)
@@ -127,7 +135,6 @@ class ClipPrep:
         std: per-channel standard deviation, like ``mean``.
         to_rgb: reverse the channel order before normalising (the preprocessor's
             ``to_rgb``).
-        config: the config's file name, for messages.
     """
     clip_len: int
     frame_interval: int
@@ -135,12 +142,6 @@ class ClipPrep:
     mean: np.ndarray | None
     std: np.ndarray | None
     to_rgb: bool
-    config: str
-
-    @property
-    def clip_window(self) -> int:
-        """Frames a clip spans, first to last sampled frame included."""
-        return (self.clip_len - 1) * self.frame_interval + 1
 
     @classmethod
     def from_config(cls, cfg) -> ClipPrep:
@@ -166,10 +167,10 @@ class ClipPrep:
             step = dict(step)
             step_scope, kind = _type_of(step, scope)
             where = f'{name}: test pipeline step {step.get("type")}'
+            unsupported = (f'{where}: not supported without torch (after decoding, only '
+                           'Resize, FormatShape and a final PackActionInputs of mmaction2)')
             if step_scope != 'mmaction' or packed:
-                raise StadError(f'{where}: not supported without torch (after decoding, '
-                                'only Resize, FormatShape and a final PackActionInputs of '
-                                'mmaction2)')
+                raise StadError(unsupported)
             if kind == 'Resize' and not formatted:
                 resizes.append(_parse_resize(step, where))
             elif kind == 'FormatShape' and not formatted:
@@ -184,16 +185,14 @@ class ClipPrep:
                     raise StadError(f'{where}: collect_keys is not supported without torch')
                 packed = True
             else:
-                raise StadError(f'{where}: not supported without torch (after decoding, '
-                                'only Resize, FormatShape and a final PackActionInputs of '
-                                'mmaction2)')
+                raise StadError(unsupported)
         if not packed:
             raise StadError(f'{name}: test pipeline does not end with FormatShape and '
                             'PackActionInputs')
         mean, std, to_rgb = _preprocessor(cfg, name, scope)
         return cls(clip_len=int(sample['clip_len']),
                    frame_interval=int(sample.get('frame_interval', 2)),
-                   resizes=tuple(resizes), mean=mean, std=std, to_rgb=to_rgb, config=name)
+                   resizes=tuple(resizes), mean=mean, std=std, to_rgb=to_rgb)
 
     def prepare(self, frames, keyframes: Sequence[int], boxes: Sequence[np.ndarray], *,
                 normalized: bool, video: str) -> tuple[np.ndarray, np.ndarray]:
@@ -267,10 +266,7 @@ class ClipPrep:
     def mirror(inputs: np.ndarray, rois: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The horizontally flipped clips and boxes of ``predict_keyframes``' flip test
         (as mmaction2's ``Flip``: ``x -> width - x``); new contiguous arrays."""
-        width = int(inputs.shape[-1])
-        mirrored = rois.copy()
-        mirrored[:, 1], mirrored[:, 3] = width - rois[:, 3], width - rois[:, 1]
-        return np.ascontiguousarray(inputs[..., ::-1]), mirrored
+        return np.ascontiguousarray(inputs[..., ::-1]), mirror_rois(rois, int(inputs.shape[-1]))
 
 
 def _preprocessor(cfg, name: str, scope: str) -> tuple:

@@ -271,10 +271,9 @@ def video_detectors(config: str | None, checkpoint: str | None, options: Proposa
               precision=options.precision, device=device)
     workers = 1 if options.backend == 'torch' else min(
         videos, options.workers or min(default_threads(1), MAX_WORKERS))
-    if workers <= 1:
-        return [make_detector(config, checkpoint, **kw)]
-    return [make_detector(config, checkpoint, threads=default_threads(workers), **kw)
-            for _ in range(workers)]
+    first = make_detector(config, checkpoint,
+                          threads=default_threads(workers) if workers > 1 else None, **kw)
+    return [first] + [first.copy() for _ in range(workers - 1)]
 
 
 def detect_videos(detectors: Sequence, videos: Sequence[tuple[str, str]], *, stride: int = 1,
@@ -286,11 +285,16 @@ def detect_videos(detectors: Sequence, videos: Sequence[tuple[str, str]], *, str
     ending. A failing video raises here; when it does, or when the caller stops (Ctrl-C,
     ``close()``), the videos not started are not run and those running stop at their
     next batch."""
+    def run(det, v: str, path: str, bar) -> tuple[str, dict, dict]:
+        stats = {}
+        return v, detect_video(det, path, v, stride=stride, batch_size=batch_size,
+                               progress=bar, stats=stats), stats
+
     if len(detectors) <= 1:
         for v, path in videos:
-            stats = {}
-            yield v, detect_video(detectors[0], path, v, stride=stride, batch_size=batch_size,
-                                  progress=progress, stats=stats), stats
+            if hasattr(progress, 'set_postfix_str'):
+                progress.set_postfix_str(v)
+            yield run(detectors[0], v, path, progress)
         return
     import queue
     import threading
@@ -315,9 +319,7 @@ def detect_videos(detectors: Sequence, videos: Sequence[tuple[str, str]], *, str
     def one(v: str, path: str):
         det = free.get()
         try:
-            stats = {}
-            return v, detect_video(det, path, v, stride=stride, batch_size=batch_size,
-                                   progress=_Batches(), stats=stats), stats
+            return run(det, v, path, _Batches())
         finally:
             free.put(det)
 

@@ -301,6 +301,7 @@ class RuntimeDetector:
         config: a detector config file to take the pre- and post-processing from
             instead of the export's copy (it must describe the exported model).
         precision: OpenVINO's ``'f32'`` or ``'bf16'``.
+        threads: each runtime session's threads (default: the runtime's own).
 
     Attributes ``label``, ``score_thr``, ``max_per_frame``, ``backend`` as
     :class:`stad.apis.detect.FrameDetector`'s.
@@ -313,7 +314,7 @@ class RuntimeDetector:
     def __init__(self, onnx_dir: str, backend: str = 'auto', *, score_thr: float,
                  max_per_frame: int, config: str | None = None, precision: str = 'f32',
                  threads: int | None = None):
-        from stad.apis.runtime import FILES, export_config, graph_session, read_manifest
+        from stad.apis.runtime import FILES, export_config, read_manifest
         from stad.io.config import read_config
         meta = read_manifest(onnx_dir)
         det = meta['detector']
@@ -325,13 +326,27 @@ class RuntimeDetector:
         self.score_thr = float(score_thr)
         self.max_per_frame = int(max_per_frame)
         self.backend = backend
-
-        self.features, self.roi_head = (
-            graph_session(onnx_dir, g, backend, precision=precision, threads=threads)
-            for g in ('det_features', 'det_roi'))
+        self._graphs = dict(onnx_dir=onnx_dir, backend=backend, precision=precision,
+                            threads=threads)
+        self.features, self.roi_head = self._sessions()
         if len(self.roi_head.inputs) != 2 * self.roi_levels:
             raise StadError(f'{onnx_dir}: {FILES["det_roi"]} takes one RoI input for all '
                             'levels (written by an older stad): rerun `stad export onnx`')
+
+    def _sessions(self) -> tuple:
+        from stad.apis.runtime import graph_session
+        g = self._graphs
+        return tuple(graph_session(g['onnx_dir'], graph, g['backend'],
+                                   precision=g['precision'], threads=g['threads'])
+                     for graph in ('det_features', 'det_roi'))
+
+    def copy(self) -> RuntimeDetector:
+        """The same detector with sessions of its own, for another thread (an OpenVINO
+        request serves one call at a time); the manifest and config are not read again."""
+        import copy
+        new = copy.copy(self)
+        new.features, new.roi_head = self._sessions()
+        return new
 
     def _setup(self, cfg, det: dict, where: str) -> None:
         """The port's settings from the detector config ``cfg`` (named ``where`` in
@@ -379,6 +394,8 @@ class RuntimeDetector:
         _field(self.rcnn_cfg, 'score_thr', where, 'model.test_cfg.rcnn')
         self.where = where
         self.resize = settings['resize'][0]
+        self.resize_scale = _pair(self.resize['scale'])
+        self.keep_ratio = bool(self.resize.get('keep_ratio', False))
         flag = INTERPOLATION.get(str(self.resize.get('interpolation', 'bilinear')))
         if flag is None:
             raise StadError(f"{where}: test pipeline Resize interpolation "
@@ -399,10 +416,8 @@ class RuntimeDetector:
     def _resize(self, img: np.ndarray) -> tuple[np.ndarray, tuple]:
         """mmdet ``Resize`` on one frame: (resized, (w_scale, h_scale))."""
         h, w = img.shape[:2]
-        scale = self.resize['scale']
-        if isinstance(scale, (int, float)):
-            scale = (scale, scale)
-        if self.resize.get('keep_ratio', False):
+        scale = self.resize_scale
+        if self.keep_ratio:
             long_, short = max(scale), min(scale)
             f = min(long_ / max(h, w), short / min(h, w))
             size = (int(w * float(f) + 0.5), int(h * float(f) + 0.5))
@@ -497,8 +512,6 @@ class RuntimeDetector:
         boxes, scores, labels = boxes[ok], scores[ok], labels[ok]
         max_num = int(self.rcnn_cfg.get('max_per_img', -1))
         keep = batched_nms(boxes, scores, labels, self.rcnn_iou, max_num if max_num > 0 else None)
-        if max_num > 0:
-            keep = keep[:max_num]
         return boxes[keep], scores[keep], labels[keep]
 
     def roi_outputs(self, feats: list, rois: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

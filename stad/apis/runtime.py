@@ -39,6 +39,7 @@ probabilities within 1e-4; else :class:`StadError`.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -198,7 +199,8 @@ def _det_inputs(detector, frames: Sequence[np.ndarray]):
 
 def _steps(pipeline, kind: str) -> list:
     """The steps of ``pipeline`` of type ``kind`` (any scope), as plain dicts."""
-    return [dict(t) for t in pipeline if str(t['type']).split('.')[-1] == kind]
+    from stad.apis.detect_numpy import _kind
+    return [dict(t) for t in pipeline if _kind(t) == kind]
 
 
 def _metadata(det_model, am, detector) -> dict:
@@ -392,10 +394,7 @@ class Session:
             torch.set_num_threads(1)
         self.backend, self.path = backend, path
         if backend == 'onnxruntime':
-            import onnxruntime as ort
-            # ONNX Runtime's own switch for its usage events (its library holds a
-            # Microsoft events endpoint; a stad run was seen resolving it)
-            ort.disable_telemetry_events()
+            ort = _onnxruntime()
             so = ort.SessionOptions()
             if threads:
                 so.intra_op_num_threads = threads
@@ -423,6 +422,16 @@ class Session:
             return self._sess.run(None, feed)
         res = self._request.infer(feed)
         return [np.asarray(res[o]) for o in self._compiled.outputs]
+
+
+@functools.cache
+def _onnxruntime():
+    """``onnxruntime``, its usage events switched off once per process (ONNX Runtime's
+    own switch; its library holds a Microsoft events endpoint, and a stad run was seen
+    resolving it)."""
+    import onnxruntime as ort
+    ort.disable_telemetry_events()
+    return ort
 
 
 def default_threads(parts: int) -> int:
@@ -483,13 +492,6 @@ def graph_session(onnx_dir: str, graph: str, backend: str, *, precision: str = '
     :data:`FASTEST`'s)."""
     b, p = graph_backend(backend, graph, precision)
     return Session(os.path.join(onnx_dir, FILES[graph]), b, precision=p, threads=threads)
-
-
-def action_runtime(onnx_dir: str, backend: str, *, precision: str = 'f32',
-                   threads: int | None = None) -> Session:
-    """The action model's graph on ``backend`` (``'auto'``: :data:`FASTEST`'s)."""
-    read_manifest(onnx_dir)
-    return graph_session(onnx_dir, 'action', backend, precision=precision, threads=threads)
 
 
 # --------------------------------------------------------------------------- parity

@@ -162,6 +162,15 @@ def top_actions(scores: np.ndarray, label_map: Mapping[int, str], *, thr: float,
     return tuple(out)
 
 
+def video_tracker(options: DemoOptions, detector: Any):
+    """The person tracker of ``options`` beside ``detector``: numpy ByteTrack when the
+    detector runs without torch (:func:`stad.apis.tracking.engine_for`)."""
+    return make_tracker(options.tracker, buffer=options.track_buffer,
+                        init_thr=options.track_init_thr,
+                        engine=engine_for(options.tracker,
+                                          getattr(detector, 'torch_free', False)))
+
+
 def track_boxes(tracker, dets: np.ndarray, *, limit: np.ndarray, max_persons: int,
                 update: int) -> tuple:
     """One detected frame into ``tracker``: ``(boxes, detector scores, track IDs, kept)``
@@ -244,10 +253,7 @@ def predict_video(source: VideoFrames, detector: Any, action_model: Any, *,
         for f in inds.tolist():
             last_use[f] = k
     limit = np.array([source.width, source.height] * 2, dtype=np.float32)
-    tracker = make_tracker(options.tracker, buffer=options.track_buffer,
-                           init_thr=options.track_init_thr,
-                           engine=engine_for(options.tracker,
-                                             getattr(detector, 'torch_free', False)))
+    tracker = video_tracker(options, detector)
     video = os.path.basename(source.path)
     kept: dict[int, np.ndarray] = {}  # decoded BGR frames still needed
     clips = _KeptFrames(source, kept)

@@ -70,7 +70,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from stad.apis.video import DemoOptions, box_event, top_actions, track_boxes
+from stad.apis.video import DemoOptions, box_event, top_actions, track_boxes, video_tracker
 from stad.errors import StadError
 from stad.io.atomic import atomic_write_text, check_writable
 from stad.io.label_map import read_label_map
@@ -649,16 +649,11 @@ class _Pipeline:
         input before the first frame is read: the first calls of a model (lazy imports,
         allocations) take seconds, which would show as latency and drops."""
         from stad.apis.action import predict_keyframes
-        from stad.apis.tracking import engine_for, make_tracker
         t0 = time.perf_counter()
         w, h = self.source.width, self.source.height
         blank = np.zeros((h, w, 3), np.uint8)
         self.detector([blank])
-        self.tracker = make_tracker(self.o.tracker, buffer=self.o.track_buffer,
-                                    init_thr=self.o.track_init_thr,
-                                    engine=engine_for(
-                                        self.o.tracker, getattr(self.detector, 'torch_free',
-                                                                False)))
+        self.tracker = video_tracker(self.o, self.detector)
         self.tracker.update(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), 0)
         n = self.am.clip_window
         predict_keyframes(self.am, _ClipFrames({i: blank for i in range(n)}, 0, n),

@@ -18,7 +18,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from stad.apis.detect import ProposalOptions, detect_videos, video_detectors
-from stad.apis.tracking import check_tracker_options
+from stad.apis.tracking import check_tracker_options, engine_for
 from stad.errors import StadError
 from stad.io.atomic import atomic_dump_pickle, atomic_write_text
 from stad.io.layout import VIDEO_EXT, DataLayout, tracks_file
@@ -54,9 +54,9 @@ def _cache_signature(checkpoint: str, options: ProposalOptions) -> str:
         from stad.apis.runtime import FILES
         files = [os.path.join(options.onnx_dir, f) for f in
                  (FILES['det_features'], FILES['det_roi'])]
+        stats = [(f, os.stat(f)) for f in files if os.path.isfile(f)]
         key.update(backend=options.backend, precision=options.precision,
-                   onnx=[(os.path.abspath(f), os.stat(f).st_size, int(os.stat(f).st_mtime))
-                         for f in files if os.path.isfile(f)])
+                   onnx=[(os.path.abspath(f), st.st_size, int(st.st_mtime)) for f, st in stats])
     return hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()
 
 
@@ -170,8 +170,6 @@ def propose(config: str, checkpoint: str, root: str, *, work_dir: str,
             for v, dets, stats in detect_videos(
                     detectors, [(v, layout.video_path(v)) for v in todo],
                     stride=options.stride, batch_size=options.batch_size, progress=bar):
-                if len(detectors) == 1:
-                    bar.set_postfix_str(v)
                 results[v] = dets
                 _warn_if_truncated(layout.video_path(v), stats['last_frame'],
                                    n_frames[v], options.stride)
@@ -186,7 +184,6 @@ def propose(config: str, checkpoint: str, root: str, *, work_dir: str,
         per_split = detections_to_proposals(detections, gt, sizes=sizes)
     else:
         per_split = {ALL_SPLIT: to_proposals(detections, sizes)}
-    from stad.apis.tracking import engine_for
     tracks = _track_proposals(results, videos, options.stride, tracker,
                               engine_for(tracker, options.backend != 'torch'))
     files, by_split_props = {}, {}

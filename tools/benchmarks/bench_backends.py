@@ -46,7 +46,7 @@ def main(argv=None) -> int:
 
     from stad.apis.action import box_probs, load_action_model, predict_keyframes
     from stad.apis.detect_numpy import RuntimeDetector
-    from stad.apis.runtime import _action_inputs, _det_inputs, _sample_frames, _wrappers, action_runtime
+    from stad.apis.runtime import _action_inputs, _det_inputs, _sample_frames, _wrappers, graph_session
     from stad.tasks.demo import load_models
 
     det, am = load_models(a.det_config, a.det_checkpoint, a.config, a.checkpoint)
@@ -82,8 +82,8 @@ def main(argv=None) -> int:
     sessions = {}
     for b, prec in variants:
         name = b if b == 'onnxruntime' else f'openvino {prec}'
-        sessions[name] = (runtime_detector(b, prec), action_runtime(a.onnx_dir, b,
-                                                                    precision=prec))
+        sessions[name] = (runtime_detector(b, prec),
+                          graph_session(a.onnx_dir, 'action', b, precision=prec))
 
     cl = inputs.contiguous(memory_format=torch.channels_last)
     ccl = clip.contiguous(memory_format=torch.channels_last_3d)
