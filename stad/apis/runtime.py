@@ -417,6 +417,12 @@ class Session:
                 config['ENABLE_CPU_PINNING'] = False
             self._compiled = core.compile_model(core.read_model(path), 'CPU', config)
             self._request = self._compiled.create_infer_request()
+            # OpenVINO's bindings set up pybind11's numpy API on the first `.data` of a
+            # tensor; two threads doing that at once deadlocked (one held the GIL
+            # waiting for the C++ static's guard, the other held the guard waiting for
+            # the GIL: `stad propose --precision bf16`, 2 workers, 1 run in 6). Done here,
+            # on the thread that opens the sessions, before any worker infers.
+            self._request.get_input_tensor(0).data
             self.inputs = [i.get_any_name() for i in self._compiled.inputs]
         else:
             raise StadError(f'{path}: a Session runs onnxruntime or openvino, not {backend}')
