@@ -32,7 +32,8 @@ be written, parts of another run) raise :class:`StadError` before any video.
 
 Distributed: with ``WORLD_SIZE`` / ``RANK`` in the environment (``torchrun``) the
 processes join a gloo group (:func:`init_distributed`), each on
-``cpu_count // world_size`` torch threads; rank 0 merges after a barrier.
+``cpu_count // world_size`` torch threads; rank 0 merges after a barrier. Alone in its
+process on a runtime backend, no process group and no torch (:func:`needs_process_group`).
 """
 from __future__ import annotations
 
@@ -293,6 +294,17 @@ def init_distributed() -> tuple[int, int]:
     return dist.get_rank(), dist.get_world_size()
 
 
+def needs_process_group(backend: str) -> bool:
+    """Whether this run joins torch's process machinery: eager PyTorch models, a torchrun
+    launch (``WORLD_SIZE`` and ``RANK`` set) or a group that already exists. A runtime
+    backend alone in its process runs without torch, as ``stad demo`` does (its import
+    and mmengine's took ~4 s of start-up)."""
+    if backend == 'torch' or ('WORLD_SIZE' in os.environ and 'RANK' in os.environ):
+        return True
+    tdist = sys.modules.get('torch.distributed')
+    return tdist is not None and tdist.is_available() and tdist.is_initialized()
+
+
 def _finish_distributed(started: bool) -> None:
     import torch.distributed as tdist
     if started and tdist.is_initialized():
@@ -368,15 +380,20 @@ def predict_videos(folder: str, out: str, *, det_config: str | None = None,
                         precision=precision)
     check_parts(out, record)
 
-    from mmengine import dist
-    was_distributed = dist.is_distributed()
-    rank, world = init_distributed()
+    grouped = needs_process_group(backend)
+    if grouped:
+        from mmengine import dist
+        was_distributed = dist.is_distributed()
+        rank, world = init_distributed()
+    else:
+        was_distributed, rank, world = True, 0, 1
     try:
-        import torch
         # a runtime's sessions get this process's share of the cores too, when asked or
         # shared with other ranks (alone, the runtimes' own default: every core)
         session_threads = threads or (default_threads(world) if world > 1 else None)
-        torch.set_num_threads(threads or default_threads(world))
+        if grouped:
+            import torch
+            torch.set_num_threads(threads or default_threads(world))
         if device == 'cuda' and world > 1:
             device = f'cuda:{os.environ.get("LOCAL_RANK", rank)}'
         share = list(videos[rank::world])
@@ -442,4 +459,5 @@ def predict_videos(folder: str, out: str, *, det_config: str | None = None,
                             failed_now=failed, merged=rank == 0, rank=rank,
                             world_size=world, seconds=time.monotonic() - t0)
     finally:
-        _finish_distributed(not was_distributed)
+        if grouped:
+            _finish_distributed(not was_distributed)

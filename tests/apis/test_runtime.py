@@ -151,6 +151,37 @@ def test_runtime_backends_run_without_torch(export, tmp_path, backend):
     assert got['events'] > 0 and got['stack'] == []
 
 
+_BATCH_CHILD = '''
+import json, sys
+from stad.apis.video import DemoOptions
+from stad.tasks.batch_predict import predict_videos
+s = predict_videos(sys.argv[1], sys.argv[2], backend='auto', onnx_dir=sys.argv[3],
+                   options=DemoOptions(det_score_thr=0.0, track_init_thr=0.0), progress=False)
+print(json.dumps(dict(videos=s.videos, failed=s.failed, stack=sorted(
+    m for m in ('torch', 'mmcv', 'mmdet', 'mmaction', 'mmengine.dist') if m in sys.modules))))
+'''
+
+
+def test_predict_videos_alone_on_a_runtime_runs_without_torch(export, tmp_path):
+    """`stad predict-videos` in one process on a runtime backend needs no process group,
+    so it starts without torch (mmengine's config reader only, as `stad demo`): torch and
+    mmengine's process-group layer took ~4 s."""
+    from stad.data.synth import VideoPlan, render_video, write_video
+    _, _, out, _ = export
+    folder = tmp_path / 'videos'
+    folder.mkdir()
+    frames, _ = render_video(VideoPlan('gym', 3, 96, 72, 24, (0, 1)))
+    write_video(str(folder / 'a.mp4'), frames, 10.0)
+    results = tmp_path / 'results.json'
+    env = {k: v for k, v in os.environ.items() if k not in ('WORLD_SIZE', 'RANK')}
+    r = subprocess.run([sys.executable, '-c', _BATCH_CHILD, str(folder), str(results), out],
+                       capture_output=True, text=True, cwd=ROOT, timeout=300, env=env)
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout.strip().splitlines()[-1])
+    assert got == dict(videos=1, failed=0, stack=[])
+    assert json.loads(results.read_text())['videos'][0]['video'] == 'a.mp4'
+
+
 def test_an_older_export_is_refused_with_a_re_export_message(export, tmp_path):
     """Exports before the per-level RoI head graph took one RoI input."""
     import shutil
