@@ -123,6 +123,14 @@ def test_bad_export_folder_and_options(export, tmp_path):
         assert not (tmp_path / 'o.mp4').exists()
 
 
+def _small_video(path: str) -> str:
+    """A 24-frame 96x72 synthetic video at ``path``."""
+    from stad.data.synth import VideoPlan, render_video, write_video
+    frames, _ = render_video(VideoPlan('gym', 3, 96, 72, 24, (0, 1)))
+    write_video(path, frames, 10.0)
+    return path
+
+
 _TORCH_FREE_CHILD = '''
 import json, sys
 import stad
@@ -139,11 +147,8 @@ print(json.dumps(dict(events=len(res['events']), stack=sorted(
 def test_runtime_backends_run_without_torch(export, tmp_path, backend):
     """A runtime run (detector, tracker, action model) imports none of torch, mmcv, mmdet,
     mmaction2: their imports were 4 s of the demo's start-up."""
-    from stad.data.synth import VideoPlan, render_video, write_video
     _, _, out, _ = export
-    frames, _ = render_video(VideoPlan('gym', 3, 96, 72, 24, (0, 1)))
-    video = str(tmp_path / 'v.mp4')
-    write_video(video, frames, 10.0)
+    video = _small_video(str(tmp_path / 'v.mp4'))
     r = subprocess.run([sys.executable, '-c', _TORCH_FREE_CHILD, video, out, backend],
                        capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert r.returncode == 0, r.stderr
@@ -166,12 +171,10 @@ def test_predict_videos_alone_on_a_runtime_runs_without_torch(export, tmp_path):
     """`stad predict-videos` in one process on a runtime backend needs no process group,
     so it starts without torch (mmengine's config reader only, as `stad demo`): torch and
     mmengine's process-group layer took ~4 s."""
-    from stad.data.synth import VideoPlan, render_video, write_video
     _, _, out, _ = export
     folder = tmp_path / 'videos'
     folder.mkdir()
-    frames, _ = render_video(VideoPlan('gym', 3, 96, 72, 24, (0, 1)))
-    write_video(str(folder / 'a.mp4'), frames, 10.0)
+    _small_video(str(folder / 'a.mp4'))
     results = tmp_path / 'results.json'
     env = {k: v for k, v in os.environ.items() if k not in ('WORLD_SIZE', 'RANK')}
     r = subprocess.run([sys.executable, '-c', _BATCH_CHILD, str(folder), str(results), out],
