@@ -283,7 +283,7 @@ def init_distributed() -> tuple[int, int]:
     import datetime
 
     from mmengine import dist
-    if 'WORLD_SIZE' in os.environ and 'RANK' in os.environ and not dist.is_distributed():
+    if _launched_by_torchrun() and not dist.is_distributed():
         import torch
         import torch.distributed as tdist
         timeout = datetime.timedelta(seconds=BARRIER_TIMEOUT_S)
@@ -294,12 +294,16 @@ def init_distributed() -> tuple[int, int]:
     return dist.get_rank(), dist.get_world_size()
 
 
+def _launched_by_torchrun() -> bool:
+    return 'WORLD_SIZE' in os.environ and 'RANK' in os.environ
+
+
 def needs_process_group(backend: str) -> bool:
     """Whether this run joins torch's process machinery: eager PyTorch models, a torchrun
     launch (``WORLD_SIZE`` and ``RANK`` set) or a group that already exists. A runtime
     backend alone in its process runs without torch, as ``stad demo`` does (importing
     torch and ``mmengine.dist`` took 2.3-3.0 s)."""
-    if backend == 'torch' or ('WORLD_SIZE' in os.environ and 'RANK' in os.environ):
+    if backend == 'torch' or _launched_by_torchrun():
         return True
     tdist = sys.modules.get('torch.distributed')
     return tdist is not None and tdist.is_available() and tdist.is_initialized()
@@ -381,19 +385,17 @@ def predict_videos(folder: str, out: str, *, det_config: str | None = None,
     check_parts(out, record)
 
     grouped = needs_process_group(backend)
+    rank, world = 0, 1
     if grouped:
+        import torch
         from mmengine import dist
         was_distributed = dist.is_distributed()
         rank, world = init_distributed()
-    else:
-        rank, world = 0, 1
+        torch.set_num_threads(threads or default_threads(world))
     try:
         # a runtime's sessions get this process's share of the cores too, when asked or
         # shared with other ranks (alone, the runtimes' own default: every core)
         session_threads = threads or (default_threads(world) if world > 1 else None)
-        if grouped:
-            import torch
-            torch.set_num_threads(threads or default_threads(world))
         if device == 'cuda' and world > 1:
             device = f'cuda:{os.environ.get("LOCAL_RANK", rank)}'
         share = list(videos[rank::world])
