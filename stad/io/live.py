@@ -216,8 +216,10 @@ class AvSource(LiveSource):
     """A stream or file demuxed and decoded by PyAV (FFmpeg), frames as ``bgr24``."""
 
     def __init__(self, spec: str, container, *, kind: str, size=None,
-                 fps: float | None = None, realtime: bool = False):
+                 fps: float | None = None, realtime: bool = False,
+                 timeout: float = 10.0):
         self.spec, self.kind, self.container, self._size = spec, kind, container, size
+        self.timeout = timeout  # the read timeout ``container`` was opened with
         self.live = kind != 'file'
         self.realtime = realtime
         streams = container.streams.video
@@ -243,7 +245,13 @@ class AvSource(LiveSource):
         try:
             for frame in self.container.decode(self.stream):
                 yield time.perf_counter(), _resize(frame.to_ndarray(format='bgr24'), self._size)
-        except (av.error.ExitError, av.error.EOFError, TimeoutError) as e:
+        except av.error.ExitError as e:  # PyAV's read timeout interrupted FFmpeg
+            if self.live:
+                print(f'{self.spec}: no data for {self.timeout:g} s: end of the stream',
+                      file=sys.stderr)
+                return
+            raise StadError(f'{self.spec}: cannot decode video ({e})') from e
+        except (av.error.EOFError, TimeoutError) as e:
             if self.live:
                 print(f'{self.spec}: stream stopped ({e}): end of the stream', file=sys.stderr)
                 return
@@ -290,7 +298,8 @@ def _open_av(spec: str, kind: str, *, size, fps, timeout: float, realtime: bool)
     import av
     options = {'rtsp_transport': 'tcp'} if spec.lower().startswith('rtsp') else {}
     container = av.open(spec, options=options, timeout=(timeout, timeout))
-    return AvSource(spec, container, kind=kind, size=size, fps=fps, realtime=realtime)
+    return AvSource(spec, container, kind=kind, size=size, fps=fps, realtime=realtime,
+                    timeout=timeout)
 
 
 def _open_cv2(spec: str, kind: str, *, size, fps, timeout: float) -> CameraSource:

@@ -401,3 +401,59 @@ def test_mpegts_over_loopback_tcp(tmp_path, models):
     assert s.stopped_by == 'end of stream'
     assert s.frames_written == 50 == num_frames(str(tmp_path / 'out.mp4'))
     assert s.keyframes_processed > 0 and s.tracks >= 1
+
+
+def _bound(port: int, proto: str) -> bool:
+    """Something on this machine listens on (tcp) or is bound to (udp) ``port``: read from
+    /proc/net, since a probe connection would be taken by ffmpeg's one-client server."""
+    state = '0A' if proto == 'tcp' else '07'  # TCP_LISTEN; an unconnected UDP socket
+    for path in (f'/proc/net/{proto}', f'/proc/net/{proto}6'):
+        if os.path.exists(path):
+            for line in open(path).read().splitlines()[1:]:
+                f = line.split()
+                if int(f[1].rsplit(':', 1)[1], 16) == port and f[3] == state:
+                    return True
+    return False
+
+
+@pytest.mark.skipif(not os.path.exists('/proc/net/tcp'), reason='needs /proc/net (Linux)')
+@pytest.mark.parametrize('proto', ['http', 'udp'])
+def test_mpegts_over_loopback_http_and_udp(tmp_path, models, proto, capfd):
+    # http: ffmpeg serves the stream (-listen 1), as an IP camera does, and the reader is
+    # its client; udp: the reader binds the port and ffmpeg sends datagrams to it
+    video = make_video(tmp_path / 'in.mp4', 50, fps=25)
+    port = free_port()
+    url = (f'http://127.0.0.1:{port}/live.ts' if proto == 'http'
+           else f'udp://127.0.0.1:{port}')
+    sender = [ffmpeg(), '-loglevel', 'quiet', '-re', '-i', video, '-c:v', 'libx264',
+              '-preset', 'ultrafast', '-tune', 'zerolatency', '-f', 'mpegts']
+    senders = []
+
+    def start_sender():  # udp: once the reader has bound the port, so no frame is lost
+        end = time.monotonic() + 20
+        while proto == 'udp' and not _bound(port, 'udp') and time.monotonic() < end:
+            time.sleep(0.02)
+        senders.append(subprocess.Popen(
+            sender + ([url + '?pkt_size=1316'] if proto == 'udp' else ['-listen', '1', url]),
+            stdin=subprocess.DEVNULL))
+
+    if proto == 'http':
+        start_sender()
+        end = time.monotonic() + 20
+        while not _bound(port, 'tcp') and time.monotonic() < end:
+            time.sleep(0.02)
+    else:
+        threading.Thread(target=start_sender, daemon=True).start()
+    try:
+        s = run_live(url, str(tmp_path / 'out.mp4'), options=OPTS, models=models,
+                     progress=False, max_seconds=20, source_timeout=3)
+    finally:
+        for p in senders:
+            if p.poll() is None:
+                p.kill()
+    assert (s.size, s.fps) == ((W, H), 25.0)
+    assert s.stopped_by == 'end of stream'
+    assert s.frames_written == 50 == num_frames(str(tmp_path / 'out.mp4'))
+    assert s.keyframes_processed > 0 and s.tracks >= 1
+    if proto == 'udp':  # udp has no end: the read timeout ends it, and says so
+        assert f'{url}: no data for 3 s: end of the stream' in capfd.readouterr().err
