@@ -362,50 +362,9 @@ def test_bad_sources_fail_in_one_line_and_write_nothing(tmp_path, tiny_models, c
     assert os.listdir(tmp_path) == []  # no output, no temp file
 
 
-def test_mpegts_over_loopback_tcp(tmp_path, models):
-    # the reader listens on 127.0.0.1 (tcp://...?listen=1) and ffmpeg sends MPEG-TS to it
-    video = make_video(tmp_path / 'in.mp4', 50, fps=25)
-    port = free_port()
-    url = f'tcp://127.0.0.1:{port}?listen=1'
-    stop = threading.Event()
-    senders = []
-
-    def send():  # retried until the listener is up (ffmpeg exits at once when refused)
-        end = time.monotonic() + 20
-        while not stop.is_set() and time.monotonic() < end:
-            p = subprocess.Popen([ffmpeg(), '-loglevel', 'quiet', '-re', '-i', video, '-c:v',
-                                  'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency',
-                                  '-f', 'mpegts', f'tcp://127.0.0.1:{port}'],
-                                 stdin=subprocess.DEVNULL)
-            senders.append(p)
-            try:
-                if p.wait(timeout=15) == 0:
-                    return
-            except subprocess.TimeoutExpired:
-                p.kill()
-                return
-            time.sleep(0.2)
-
-    t = threading.Thread(target=send, daemon=True)
-    t.start()
-    try:
-        s = run_live(url, str(tmp_path / 'out.mp4'), options=OPTS, models=models,
-                     progress=False, max_seconds=15, source_timeout=10)
-    finally:
-        stop.set()
-        t.join(20)
-        for p in senders:
-            if p.poll() is None:
-                p.kill()
-    assert (s.size, s.fps) == ((W, H), 25.0)
-    assert s.stopped_by == 'end of stream'
-    assert s.frames_written == 50 == num_frames(str(tmp_path / 'out.mp4'))
-    assert s.keyframes_processed > 0 and s.tracks >= 1
-
-
 def _bound(port: int, proto: str) -> bool:
     """Something on this machine listens on (tcp) or is bound to (udp) ``port``: read from
-    /proc/net, since a probe connection would be taken by ffmpeg's one-client server."""
+    /proc/net, since a probe connection would be taken by the one-client servers."""
     state = '0A' if proto == 'tcp' else '07'  # TCP_LISTEN; an unconnected UDP socket
     for path in (f'/proc/net/{proto}', f'/proc/net/{proto}6'):
         if os.path.exists(path):
@@ -416,38 +375,50 @@ def _bound(port: int, proto: str) -> bool:
     return False
 
 
+def _wait_bound(port: int, proto: str, stop: threading.Event | None = None) -> None:
+    end = time.monotonic() + 20
+    while not _bound(port, proto) and time.monotonic() < end:
+        if stop is not None and stop.wait(0.02):
+            return
+
+
 @pytest.mark.skipif(not os.path.exists('/proc/net/tcp'), reason='needs /proc/net (Linux)')
-@pytest.mark.parametrize('proto', ['http', 'udp'])
-def test_mpegts_over_loopback_http_and_udp(tmp_path, models, proto, capfd):
-    # http: ffmpeg serves the stream (-listen 1), as an IP camera does, and the reader is
-    # its client; udp: the reader binds the port and ffmpeg sends datagrams to it
+@pytest.mark.parametrize('proto', ['tcp', 'http', 'udp'])
+def test_mpegts_over_loopback(tmp_path, models, proto, capfd):
+    # tcp: stad listens (tcp://...?listen=1) and ffmpeg connects to it; http: ffmpeg serves
+    # the stream (-listen 1), as an IP camera does, and stad is its client; udp: stad binds
+    # the port and ffmpeg sends datagrams to it
     video = make_video(tmp_path / 'in.mp4', 50, fps=25)
     port = free_port()
-    url = (f'http://127.0.0.1:{port}/live.ts' if proto == 'http'
-           else f'udp://127.0.0.1:{port}')
-    sender = [ffmpeg(), '-loglevel', 'quiet', '-re', '-i', video, '-c:v', 'libx264',
-              '-preset', 'ultrafast', '-tune', 'zerolatency', '-f', 'mpegts']
-    senders = []
+    url, target = {'tcp': (f'tcp://127.0.0.1:{port}?listen=1', [f'tcp://127.0.0.1:{port}']),
+                   'http': (f'http://127.0.0.1:{port}/live.ts',
+                            ['-listen', '1', f'http://127.0.0.1:{port}/live.ts']),
+                   'udp': (f'udp://127.0.0.1:{port}', [f'udp://127.0.0.1:{port}?pkt_size=1316'])
+                   }[proto]
+    senders, stop = [], threading.Event()
 
-    def start_sender():  # udp: once the reader has bound the port, so no frame is lost
-        end = time.monotonic() + 20
-        while proto == 'udp' and not _bound(port, 'udp') and time.monotonic() < end:
-            time.sleep(0.02)
-        senders.append(subprocess.Popen(
-            sender + ([url + '?pkt_size=1316'] if proto == 'udp' else ['-listen', '1', url]),
-            stdin=subprocess.DEVNULL))
+    def start_sender():  # tcp, udp: once stad has bound the port, so no frame is lost
+        if proto != 'http':
+            _wait_bound(port, proto, stop)
+        if not stop.is_set():
+            senders.append(subprocess.Popen(
+                [ffmpeg(), '-loglevel', 'quiet', '-re', '-i', video, '-c:v', 'libx264',
+                 '-preset', 'ultrafast', '-tune', 'zerolatency', '-f', 'mpegts', *target],
+                stdin=subprocess.DEVNULL))
 
     if proto == 'http':
         start_sender()
-        end = time.monotonic() + 20
-        while not _bound(port, 'tcp') and time.monotonic() < end:
-            time.sleep(0.02)
+        _wait_bound(port, 'tcp')
     else:
-        threading.Thread(target=start_sender, daemon=True).start()
+        t = threading.Thread(target=start_sender, daemon=True)
+        t.start()
     try:
         s = run_live(url, str(tmp_path / 'out.mp4'), options=OPTS, models=models,
                      progress=False, max_seconds=20, source_timeout=3)
     finally:
+        stop.set()
+        if proto != 'http':
+            t.join(5)
         for p in senders:
             if p.poll() is None:
                 p.kill()
