@@ -245,15 +245,11 @@ class AvSource(LiveSource):
         try:
             for frame in self.container.decode(self.stream):
                 yield time.perf_counter(), _resize(frame.to_ndarray(format='bgr24'), self._size)
-        except av.error.ExitError as e:  # PyAV's read timeout interrupted FFmpeg
-            if self.live:
-                print(f'{self.spec}: no data for {self.timeout:g} s: end of the stream',
-                      file=sys.stderr)
-                return
-            raise StadError(f'{self.spec}: cannot decode video ({e})') from e
-        except (av.error.EOFError, TimeoutError) as e:
-            if self.live:
-                print(f'{self.spec}: stream stopped ({e}): end of the stream', file=sys.stderr)
+        except (av.error.ExitError, av.error.EOFError, TimeoutError) as e:
+            if self.live:  # ExitError: PyAV's read timeout interrupted FFmpeg
+                why = (f'no data for {self.timeout:g} s' if isinstance(e, av.error.ExitError)
+                       else f'stream stopped ({e})')
+                print(f'{self.spec}: {why}: end of the stream', file=sys.stderr)
                 return
             raise StadError(f'{self.spec}: cannot decode video ({e})') from e
         except av.error.FFmpegError as e:
