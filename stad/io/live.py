@@ -216,8 +216,7 @@ class AvSource(LiveSource):
     """A stream or file demuxed and decoded by PyAV (FFmpeg), frames as ``bgr24``."""
 
     def __init__(self, spec: str, container, *, kind: str, size=None,
-                 fps: float | None = None, realtime: bool = False,
-                 timeout: float = 10.0):
+                 fps: float | None = None, realtime: bool = False, timeout: float):
         self.spec, self.kind, self.container, self._size = spec, kind, container, size
         self.timeout = timeout  # the read timeout ``container`` was opened with
         self.live = kind != 'file'

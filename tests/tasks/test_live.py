@@ -375,11 +375,10 @@ def _bound(port: int, proto: str) -> bool:
     return False
 
 
-def _wait_bound(port: int, proto: str, stop: threading.Event | None = None) -> None:
+def _wait_bound(port: int, proto: str, stop: threading.Event) -> None:
     end = time.monotonic() + 20
-    while not _bound(port, proto) and time.monotonic() < end:
-        if stop is not None and stop.wait(0.02):
-            return
+    while not _bound(port, proto) and time.monotonic() < end and not stop.wait(0.02):
+        pass
 
 
 @pytest.mark.skipif(not os.path.exists('/proc/net/tcp'), reason='needs /proc/net (Linux)')
@@ -406,19 +405,16 @@ def test_mpegts_over_loopback(tmp_path, models, proto, capfd):
                  '-preset', 'ultrafast', '-tune', 'zerolatency', '-f', 'mpegts', *target],
                 stdin=subprocess.DEVNULL))
 
-    if proto == 'http':
-        start_sender()
-        _wait_bound(port, 'tcp')
-    else:
-        t = threading.Thread(target=start_sender, daemon=True)
-        t.start()
+    t = threading.Thread(target=start_sender, daemon=True)
+    t.start()
+    if proto == 'http':  # stad connects once ffmpeg listens
+        _wait_bound(port, 'tcp', stop)
     try:
         s = run_live(url, str(tmp_path / 'out.mp4'), options=OPTS, models=models,
                      progress=False, max_seconds=20, source_timeout=3)
     finally:
         stop.set()
-        if proto != 'http':
-            t.join(5)
+        t.join(5)
         for p in senders:
             if p.poll() is None:
                 p.kill()
