@@ -73,10 +73,16 @@ def stub_detector(frames):
 
 
 @pytest.fixture(scope='module')
-def models(tiny_models):
-    """(stub detector, random-weight action model) for in-process runs."""
+def models(tiny_models, tmp_path_factory):
+    """(stub detector, random-weight action model) for in-process runs, past torch's first
+    calls: those took ~1 s in a test's own warm-up, while its network source backed up,
+    so that test's keyframes could all be dropped (1 run in ~20 of the TCP case)."""
     from stad.apis.action import load_action_model
-    return stub_detector, load_action_model(ACTION_CONFIG, tiny_models[1])
+    pair = stub_detector, load_action_model(ACTION_CONFIG, tiny_models[1])
+    d = tmp_path_factory.mktemp('warm')
+    run_live(make_video(d / 'in.mp4', 10, fps=25), str(d / 'out.mp4'), options=OPTS,
+             models=pair, progress=False)
+    return pair
 
 
 OPTS = DemoOptions(det_score_thr=0.0, action_score_thr=0.0, keyframe_stride=4, batch_size=2,
