@@ -430,3 +430,44 @@ def test_mpegts_over_loopback(tmp_path, models, proto, capfd):
     assert s.keyframes_processed > 0 and s.tracks >= 1
     if proto == 'udp':  # udp has no end: the read timeout ends it, and says so
         assert f'{url}: no data for 3 s: end of the stream' in capfd.readouterr().err
+
+
+GST_SERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'gst_rtsp_server.py')
+GST_PACKAGES = ('python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good '
+                'gstreamer1.0-plugins-bad')
+
+
+def gst_python() -> str | None:
+    """The system Python, if it has GStreamer's RTSP server bindings (Debian's
+    ``GST_PACKAGES``; a venv cannot see them)."""
+    exe = '/usr/bin/python3'
+    probe = ("import gi; gi.require_version('GstRtspServer', '1.0'); "
+             "from gi.repository import GstRtspServer")
+    if os.path.exists(exe) and subprocess.run([exe, '-c', probe], capture_output=True,
+                                              timeout=60).returncode == 0:
+        return exe
+    return None
+
+
+def test_rtsp_from_a_camera_like_server(tmp_path, models, capfd):
+    # an IP camera is an RTSP server and stad its client (RTP over TCP, as stad asks)
+    py = gst_python()
+    if py is None:
+        pytest.skip(f'needs GStreamer RTSP server bindings: apt-get install {GST_PACKAGES}')
+    video = make_video(tmp_path / 'in.mp4', 50, fps=25)
+    port, out = free_port(), str(tmp_path / 'out.mp4')
+    server = subprocess.Popen([py, GST_SERVER, video, str(port)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    try:
+        assert select.select([server.stdout], [], [], 30)[0], 'RTSP server did not start'
+        assert server.stdout.readline() == b'ready\n', server.stderr.read().decode()[-2000:]
+        s = run_live(f'rtsp://127.0.0.1:{port}/live', out, options=OPTS, models=models,
+                     progress=False, max_seconds=20, source_timeout=3)
+    finally:
+        server.kill()
+        server.communicate(timeout=5)  # reaps it, closes its pipes
+    assert (s.size, s.fps) == ((W, H), 25.0)
+    assert s.stopped_by == 'end of stream'  # the server's BYE at the file's end, not the
+    assert 'no data for' not in capfd.readouterr().err  # read timeout
+    assert s.frames_written == 50 == num_frames(out)
+    assert s.keyframes_processed > 0 and s.tracks >= 1
