@@ -2,7 +2,8 @@
 
 Streams are tiny videos (96x72) replayed at their own frame rate: through an ffmpeg pipe
 (``ffmpeg -re ... -f rawvideo -pix_fmt bgr24 -``, imageio-ffmpeg's binary), as MPEG-TS
-over a loopback TCP port, or a file paced by :func:`stad.io.live.open_source`. The models
+over loopback TCP, HTTP or UDP, over RTSP from GStreamer's RTSP server, or a file paced by
+:func:`stad.io.live.open_source`. The models
 have random weights: these tests check flow, drops, latency bounds, files and messages,
 not accuracy. In-process runs use a stub person detector (one box on the moving
 rectangle, score 0.95) so that every keyframe has a tracked person for the action model.
