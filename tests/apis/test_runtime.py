@@ -304,3 +304,18 @@ def test_videos_at_once_stop_when_the_caller_stops(export, tmp_path):
     run.close()  # what Ctrl-C in the caller's loop does
     assert first == 'gym/v0'
     assert sum(calls) < 4 + 40  # neither long video ran to its end
+
+
+def test_forward_share_benchmark_times_the_runtime_calls(export, tmp_path):
+    # tools/benchmarks/bench_forward_share.py times the sessions' calls inside the demo:
+    # a renamed call would leave its forwards at 0 s and its share at 0%
+    r = subprocess.run([sys.executable, 'tools/benchmarks/bench_forward_share.py',
+                        '--onnx-dir', export[2], '--frames', '48', '--reps', '1',
+                        '--track-strides', '8', '--work-dir', str(tmp_path)], cwd=ROOT,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    line = next(ln for ln in r.stdout.splitlines() if ln.startswith('rep 1/1 track-stride 8'))
+    calls = int(line.split(', ')[-1].split()[0])
+    share = float(line.split(' = ')[1].split('%')[0])
+    assert calls >= 2 and 0 < share < 100, line  # the detector's two graphs at least
+    assert '| ours equal work' in r.stdout
