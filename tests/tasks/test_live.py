@@ -3,10 +3,10 @@
 Streams are tiny videos (96x72) replayed at their own frame rate: through an ffmpeg pipe
 (``ffmpeg -re ... -f rawvideo -pix_fmt bgr24 -``, imageio-ffmpeg's binary), as MPEG-TS
 over loopback TCP, HTTP or UDP, over RTSP from GStreamer's RTSP server, or a file paced by
-:func:`stad.io.live.open_source`. The models
-have random weights: these tests check flow, drops, latency bounds, files and messages,
-not accuracy. In-process runs use a stub person detector (one box on the moving
-rectangle, score 0.95) so that every keyframe has a tracked person for the action model.
+:func:`stad.io.live.open_source`. The models have random weights: these tests check flow,
+drops, latency bounds, files and messages, not accuracy. In-process runs use a stub person
+detector (one box on the moving rectangle, score 0.95) so that every keyframe has a
+tracked person for the action model.
 Network traffic goes to 127.0.0.1 only; every subprocess and run is bounded in time.
 """
 import json
@@ -461,14 +461,15 @@ def test_rtsp_from_a_camera_like_server(tmp_path, models, capfd):
                               stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
     try:
         assert select.select([server.stdout], [], [], 30)[0], 'RTSP server did not start'
-        assert server.stdout.readline() == b'ready\n', server.stderr.read().decode()[-2000:]
+        line = server.stdout.readline()
+        assert line == b'ready\n', f'RTSP server: {line!r}'
         s = run_live(f'rtsp://127.0.0.1:{port}/live', out, options=OPTS, models=models,
                      progress=False, max_seconds=20, source_timeout=3)
     finally:
         server.kill()
         server.communicate(timeout=5)  # reaps it, closes its pipes
     assert (s.size, s.fps) == ((W, H), 25.0)
-    assert s.stopped_by == 'end of stream'  # the server's BYE at the file's end, not the
-    assert 'no data for' not in capfd.readouterr().err  # read timeout
+    # ended by the server's BYE at the file's end, not by the read timeout
+    assert s.stopped_by == 'end of stream' and 'no data for' not in capfd.readouterr().err
     assert s.frames_written == 50 == num_frames(out)
     assert s.keyframes_processed > 0 and s.tracks >= 1
