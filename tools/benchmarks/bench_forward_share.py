@@ -31,6 +31,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 sys.path.insert(0, ROOT)
 
+from bench_demo import EQUAL_WORK_STRIDE, VARIANT_NAMES, make_video  # noqa: E402
 
 
 def child(stride: int, video: str, onnx_dir: str, precision: str, out: str) -> None:
@@ -39,17 +40,8 @@ def child(stride: int, video: str, onnx_dir: str, precision: str, out: str) -> N
     import stad.tasks.demo as demo
     from stad.apis.video import DemoOptions
 
-    fwd = dict(seconds=0.0, calls=0)
-    spans = dict(predict=0.0, render=0.0)
-    call = runtime.Session.__call__
-
-    def timed_call(self, *arrays):
-        t = time.perf_counter()
-        try:
-            return call(self, *arrays)
-        finally:
-            fwd['seconds'] += time.perf_counter() - t
-            fwd['calls'] += 1
+    seconds = dict(forward=0.0, predict=0.0, render=0.0)
+    calls = dict(forward=0, predict=0, render=0)
 
     def timed(name, fn):
         def run(*args, **kwargs):
@@ -57,23 +49,23 @@ def child(stride: int, video: str, onnx_dir: str, precision: str, out: str) -> N
             try:
                 return fn(*args, **kwargs)
             finally:
-                spans[name] += time.perf_counter() - t
+                seconds[name] += time.perf_counter() - t
+                calls[name] += 1
         return run
 
-    runtime.Session.__call__ = timed_call
+    runtime.Session.__call__ = timed('forward', runtime.Session.__call__)
     demo.predict_video = timed('predict', demo.predict_video)
     demo.write_mp4 = timed('render', demo.write_mp4)
     options = DemoOptions(det_score_thr=0.5, action_score_thr=0.3, keyframe_stride=8,
                           track_stride=stride, det_cat_id=0)
-    t0 = time.perf_counter()
+    equal_work = stride == EQUAL_WORK_STRIDE
     demo.run_demo(video, out, det_config=None, det_checkpoint=None, config=None,
                   checkpoint=None, options=options, out_fps=6.0, output_stride=4,
-                  cfg_options={'stad_flip_test': False} if stride == 8 else None,
+                  cfg_options={'stad_flip_test': False} if equal_work else None,
                   progress=False, backend='auto', onnx_dir=onnx_dir, precision=precision)
-    total = time.perf_counter() - t0
-    after = spans['predict'] + spans['render']
-    print(json.dumps(dict(total=total, after=after, **spans, forward=fwd['seconds'],
-                          calls=fwd['calls'], share=fwd['seconds'] / after)))
+    after = seconds['predict'] + seconds['render']
+    print(json.dumps(dict(after=after, **seconds, calls=calls['forward'],
+                          share=seconds['forward'] / after)))
 
 
 def main(argv=None) -> int:
@@ -83,13 +75,13 @@ def main(argv=None) -> int:
     p.add_argument('--frames', type=int, default=1600)
     p.add_argument('--size', default='320x240')
     p.add_argument('--reps', type=int, default=2, help='interleaved repetitions (medians)')
-    p.add_argument('--track-strides', type=int, nargs='+', default=[8, 1], choices=(1, 8))
+    p.add_argument('--track-strides', type=int, nargs='+', default=[EQUAL_WORK_STRIDE, 1],
+                   choices=sorted(VARIANT_NAMES))
     p.add_argument('--work-dir', default=os.path.join(ROOT, 'work_dirs', 'bench_demo'))
     a = p.parse_args(argv)
     if not os.path.isfile(os.path.join(a.onnx_dir, 'stad_export.json')):
         sys.exit(f'bench_forward_share: {a.onnx_dir}: no stad_export.json (run `stad export '
                  'onnx ... --out DIR` first)')
-    from bench_demo import VARIANT_NAMES, make_video
     os.makedirs(a.work_dir, exist_ok=True)
     w, h = (int(v) for v in a.size.split('x'))
     video = make_video(a.work_dir, a.frames, (w, h))
