@@ -319,3 +319,7 @@ def test_forward_share_benchmark_times_the_runtime_calls(export, tmp_path):
     share = float(line.split(' = ')[1].split('%')[0])
     assert calls >= 2 and 0 < share < 100, line  # the detector's two graphs at least
     assert '| ours equal work' in r.stdout
+    # where the time goes: both models' forwards and the decoding were timed
+    parts = r.stdout.split('| mode | detector forwards |')[1].splitlines()[2]
+    det, act, decode = (float(v) for v in parts.split(' | ')[1:4])
+    assert det > 0 and act > 0 and decode > 0, parts

@@ -8,7 +8,10 @@ every 4th frame written at 6 fps; thresholds 0.5 / 0.3). It times, with
 * the forwards: every call of a runtime session (``stad.apis.runtime.Session.__call__``:
   ONNX Runtime's ``run``, OpenVINO's ``infer``), detector and action model;
 * after start-up: prediction (``predict_video``) + the render pass (``write_mp4``), i.e.
-  everything but imports, model loading and the files written at the end.
+  everything but imports, model loading and the files written at the end;
+* where that time goes (:data:`PARTS`): the forwards of each model, decoding in the
+  prediction pass, the detector's numpy pre/post-processing, tracking, the action
+  model's clip preparation and post-processing, the render pass, the rest.
 
 A sampling profiler is not used for the figure: py-spy stops the process for each sample,
 which on 2026-12-02 stretched the render pass from 1.2-1.3 s to 2.6 s (equal work: 46%
@@ -34,14 +37,25 @@ sys.path.insert(0, ROOT)
 from bench_demo import EQUAL_WORK_STRIDE, VARIANT_NAMES, make_video  # noqa: E402
 
 
+#: the parts of the time after start-up that the child times (seconds, medians printed)
+PARTS = ('detector forwards', 'action forwards', 'decoding', 'detector pre/post',
+         'tracking', 'action clips + post', 'render pass', 'other')
+
+
 def child(stride: int, video: str, onnx_dir: str, precision: str, out: str) -> None:
     """One timed demo run; prints its figures as one JSON line."""
+    import stad.apis.action as action
+    import stad.apis.detect_numpy as detect_numpy
     import stad.apis.runtime as runtime
+    import stad.apis.video as apis_video
+    import stad.io.video as io_video
     import stad.tasks.demo as demo
     from stad.apis.video import DemoOptions
 
-    seconds = dict(forward=0.0, predict=0.0, render=0.0)
-    calls = dict(forward=0, predict=0, render=0)
+    seconds = {k: 0.0 for k in ('forward', 'predict', 'render', 'det_forward', 'decode',
+                                'detector', 'track', 'actions')}
+    calls = dict(forward=0)
+    in_predict = [False]
 
     def timed(name, fn):
         def run(*args, **kwargs):
@@ -50,12 +64,51 @@ def child(stride: int, video: str, onnx_dir: str, precision: str, out: str) -> N
                 return fn(*args, **kwargs)
             finally:
                 seconds[name] += time.perf_counter() - t
-                calls[name] += 1
+                calls[name] = calls.get(name, 0) + 1
         return run
 
-    runtime.Session.__call__ = timed('forward', runtime.Session.__call__)
-    demo.predict_video = timed('predict', demo.predict_video)
+    def session_call(fn):
+        def run(self, *args):
+            t = time.perf_counter()
+            try:
+                return fn(self, *args)
+            finally:
+                dt = time.perf_counter() - t
+                seconds['forward'] += dt
+                calls['forward'] += 1
+                if os.path.basename(self.path).startswith('detector'):
+                    seconds['det_forward'] += dt
+        return run
+
+    def predict(*args, **kwargs):
+        in_predict[0] = True
+        try:
+            return timed('predict', predict_video)(*args, **kwargs)
+        finally:
+            in_predict[0] = False
+
+    def stream(self, *args, **kwargs):  # decoding of the prediction pass (not the render's)
+        frames = read_stream(self, *args, **kwargs)
+        while True:
+            t = time.perf_counter()
+            try:
+                item = next(frames)
+            except StopIteration:
+                return
+            finally:
+                if in_predict[0]:
+                    seconds['decode'] += time.perf_counter() - t
+            yield item
+
+    predict_video, read_stream = demo.predict_video, io_video.VideoFrames.stream
+    runtime.Session.__call__ = session_call(runtime.Session.__call__)
+    demo.predict_video = predict
+    io_video.VideoFrames.stream = stream
     demo.write_mp4 = timed('render', demo.write_mp4)
+    detect_numpy.RuntimeDetector.__call__ = timed('detector',
+                                                  detect_numpy.RuntimeDetector.__call__)
+    apis_video.track_boxes = timed('track', apis_video.track_boxes)
+    action.predict_keyframes = timed('actions', action.predict_keyframes)
     options = DemoOptions(det_score_thr=0.5, action_score_thr=0.3, keyframe_stride=8,
                           track_stride=stride, det_cat_id=0)
     equal_work = stride == EQUAL_WORK_STRIDE
@@ -63,9 +116,16 @@ def child(stride: int, video: str, onnx_dir: str, precision: str, out: str) -> N
                   checkpoint=None, options=options, out_fps=6.0, output_stride=4,
                   cfg_options={'stad_flip_test': False} if equal_work else None,
                   progress=False, backend='auto', onnx_dir=onnx_dir, precision=precision)
-    after = seconds['predict'] + seconds['render']
-    print(json.dumps(dict(after=after, **seconds, calls=calls['forward'],
-                          share=seconds['forward'] / after)))
+    s = seconds
+    after = s['predict'] + s['render']
+    act_forward = s['forward'] - s['det_forward']
+    parts = dict(zip(PARTS, (s['det_forward'], act_forward, s['decode'],
+                             s['detector'] - s['det_forward'], s['track'],
+                             s['actions'] - act_forward, s['render'])))
+    parts['other'] = after - sum(parts.values())
+    print(json.dumps(dict(after=after, forward=s['forward'], predict=s['predict'],
+                          render=s['render'], calls=calls['forward'], parts=parts,
+                          share=s['forward'] / after)))
 
 
 def main(argv=None) -> int:
@@ -113,6 +173,13 @@ def main(argv=None) -> int:
         each = ', '.join('%.1f%%' % (100 * r['share']) for r in rs)
         print(f"| {VARIANT_NAMES[s]} | {100 * med['share']:.1f}% | {each} | {med['forward']:.2f} | "
               f"{med['after']:.2f} | {med['render']:.2f} |")
+    print('\nwhere the time after start-up goes (median s; the render pass decodes the video '
+          'again, draws and encodes):')
+    print('| mode | ' + ' | '.join(PARTS) + ' |')
+    print('| --- |' + ' ---: |' * len(PARTS))
+    for s, rs in runs.items():
+        print(f'| {VARIANT_NAMES[s]} | ' + ' | '.join(
+            '%.2f' % statistics.median(r['parts'][k] for r in rs) for k in PARTS) + ' |')
     return 0
 
 
