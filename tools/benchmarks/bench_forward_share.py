@@ -36,7 +36,6 @@ sys.path.insert(0, ROOT)
 
 from bench_demo import EQUAL_WORK_STRIDE, VARIANT_NAMES, make_video  # noqa: E402
 
-
 #: the parts of the time after start-up that the child times (seconds, medians printed)
 PARTS = ('detector forwards', 'action forwards', 'decoding', 'detector pre/post',
          'tracking', 'action clips + post', 'render pass', 'other')
