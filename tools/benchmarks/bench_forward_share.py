@@ -53,7 +53,7 @@ def child(stride: int, video: str, onnx_dir: str, precision: str, out: str) -> N
 
     seconds = {k: 0.0 for k in ('forward', 'predict', 'render', 'det_forward', 'decode',
                                 'detector', 'track', 'actions')}
-    calls = dict(forward=0)
+    calls = dict(forward=0)  # runtime session calls
     in_predict = [False]
 
     def timed(name, fn):
@@ -63,7 +63,6 @@ def child(stride: int, video: str, onnx_dir: str, precision: str, out: str) -> N
                 return fn(*args, **kwargs)
             finally:
                 seconds[name] += time.perf_counter() - t
-                calls[name] = calls.get(name, 0) + 1
         return run
 
     def session_call(fn):
