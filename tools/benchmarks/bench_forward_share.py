@@ -22,6 +22,7 @@ eager PyTorch's forwards do not go through a session.
         [--frames 1600] [--reps 2] [--track-strides 8 1] [--precision f32]
 """
 import argparse
+import collections
 import json
 import os
 import statistics
@@ -51,37 +52,31 @@ def child(stride: int, video: str, onnx_dir: str, precision: str, out: str) -> N
     import stad.tasks.demo as demo
     from stad.apis.video import DemoOptions
 
-    seconds = {k: 0.0 for k in ('forward', 'predict', 'render', 'det_forward', 'decode',
-                                'detector', 'track', 'actions')}
-    calls = dict(forward=0)  # runtime session calls
+    seconds, calls = collections.defaultdict(float), collections.Counter()
     in_predict = [False]
 
-    def timed(name, fn):
+    def timed(keys, fn):
+        """``fn`` timed into ``seconds[key]`` for each key of ``keys`` (a name, or a function
+        of the call's arguments giving the names)."""
         def run(*args, **kwargs):
             t = time.perf_counter()
             try:
                 return fn(*args, **kwargs)
             finally:
-                seconds[name] += time.perf_counter() - t
-        return run
-
-    def session_call(fn):
-        def run(self, *args):
-            t = time.perf_counter()
-            try:
-                return fn(self, *args)
-            finally:
                 dt = time.perf_counter() - t
-                seconds['forward'] += dt
-                calls['forward'] += 1
-                if os.path.basename(self.path).startswith('detector'):
-                    seconds['det_forward'] += dt
+                for key in keys(*args) if callable(keys) else (keys,):
+                    seconds[key] += dt
+                    calls[key] += 1
         return run
 
-    def predict(*args, **kwargs):
+    def graphs(session, *_):  # a detector graph's call counts as a detector forward too
+        detector = os.path.basename(session.path).startswith('detector')
+        return ('forward', 'det_forward') if detector else ('forward',)
+
+    def predicting(*args, **kwargs):
         in_predict[0] = True
         try:
-            return timed('predict', predict_video)(*args, **kwargs)
+            return predict_video(*args, **kwargs)
         finally:
             in_predict[0] = False
 
@@ -99,8 +94,8 @@ def child(stride: int, video: str, onnx_dir: str, precision: str, out: str) -> N
             yield item
 
     predict_video, read_stream = demo.predict_video, io_video.VideoFrames.stream
-    runtime.Session.__call__ = session_call(runtime.Session.__call__)
-    demo.predict_video = predict
+    runtime.Session.__call__ = timed(graphs, runtime.Session.__call__)
+    demo.predict_video = timed('predict', predicting)
     io_video.VideoFrames.stream = stream
     demo.write_mp4 = timed('render', demo.write_mp4)
     detect_numpy.RuntimeDetector.__call__ = timed('detector',
